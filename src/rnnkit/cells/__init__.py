@@ -1,0 +1,8 @@
+"""Cells: the equations of one time step, with torch.nn-compatible parameters."""
+
+from .base import GatedCell, RecurrentCell, State
+from .gru import GRUCell
+from .lstm import LSTMCell, LSTMState
+from .rnn import RNNCell
+
+__all__ = ["RecurrentCell", "GatedCell", "State", "RNNCell", "LSTMCell", "LSTMState", "GRUCell"]

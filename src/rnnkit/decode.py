@@ -1,0 +1,290 @@
+"""Decoding: greedy, sampling (temperature, top-k, top-p) and beam search, for every generator.
+
+The one implementation used by language-model sampling, seq2seq and captioning. It knows no
+model: it drives a *step* callable
+
+    ``step(tokens, state) -> (logits, state)``,  tokens ``(B,)`` long, logits ``(B, V)``,
+
+that consumes one token per row and returns next-token logits and the new state. The state is
+``None``, a tensor, or a (possibly nested) tuple / named tuple of tensors whose batch dimension
+is ``batch_dim`` (1 by default, as rnnkit layers keep states as ``(L*D, B, H)``). Decoding is
+stateful: each produced token is fed back once and no prefix is ever recomputed.
+
+>>> import torch
+>>> table = torch.tensor([[0.0, 2.0, 1.0], [0.0, 0.0, 3.0], [5.0, 0.0, 0.0]])  # next | prev
+>>> step = lambda tok, state: (table[tok], state)
+>>> generate(step, None, torch.tensor([0]), 4, greedy=True)[0]
+tensor([[1, 2, 0, 1]])
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+__all__ = ["beam_search", "filter_logits", "generate", "map_state", "select_state"]
+
+State = Any  # None | Tensor | tuple / NamedTuple / list of State
+Step = Callable[[Tensor, State], tuple[Tensor, State]]
+
+
+def map_state(fn: Callable[[Tensor], Tensor], state: State) -> State:
+    """Apply ``fn`` to every tensor in ``state``, keeping its structure and named-tuple types."""
+    if state is None:
+        return None
+    if isinstance(state, Tensor):
+        return fn(state)
+    if isinstance(state, tuple):
+        items = [map_state(fn, s) for s in state]
+        return type(state)(*items) if hasattr(state, "_fields") else tuple(items)
+    if isinstance(state, list):
+        return [map_state(fn, s) for s in state]
+    raise TypeError(
+        f"state must be None, a tensor, or a tuple/NamedTuple/list of them; "
+        f"found {type(state).__name__}"
+    )
+
+
+def select_state(state: State, index: Tensor, batch_dim: int = 1) -> State:
+    """Rows ``index`` of every tensor in ``state`` along ``batch_dim`` (``index_select``).
+
+    Used to reorder (beam search) or repeat states; named tuples keep their type.
+
+    >>> select_state(torch.arange(6).view(1, 3, 2), torch.tensor([2, 0]))[0].tolist()
+    [[4, 5], [0, 1]]
+    """
+    def pick(t: Tensor) -> Tensor:
+        return t.index_select(batch_dim, index.to(t.device))
+
+    return map_state(pick, state)
+
+
+def _check_sampling(temperature: float, top_k: int | None, top_p: float | None) -> None:
+    number = isinstance(temperature, (int, float)) and not isinstance(temperature, bool)
+    if not (number and math.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+        raise ValueError(f"top_k must be None or an int >= 1, got {top_k!r}")
+    if top_p is not None and not 0 < top_p <= 1:
+        raise ValueError(f"top_p must be None or satisfy 0 < top_p <= 1, got {top_p!r}")
+
+
+def filter_logits(
+    logits: Tensor,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+) -> Tensor:
+    """Scale logits ``(..., V)`` by ``1 / temperature`` and mask tokens outside top-k / top-p.
+
+    Top-k keeps the ``top_k`` largest logits (exactly ``top_k``; ties broken by ``topk``). Top-p
+    (nucleus) keeps the smallest set of most likely tokens whose probability sums to at least
+    ``top_p``, and always the most likely token. Masked entries become ``-inf``; both filters
+    apply after the temperature, top-k before top-p. Returns a new tensor, same shape.
+    """
+    _check_sampling(temperature, top_k, top_p)
+    logits = logits / temperature
+    if top_k is not None and top_k < logits.size(-1):
+        keep = torch.zeros_like(logits, dtype=torch.bool)
+        keep.scatter_(-1, logits.topk(top_k, dim=-1).indices, True)
+        logits = logits.masked_fill(~keep, -math.inf)
+    if top_p is not None and top_p < 1:
+        sorted_logits, order = logits.sort(dim=-1, descending=True)
+        probs = sorted_logits.softmax(dim=-1)
+        mass_before = probs.cumsum(dim=-1) - probs  # probability of the more likely tokens
+        drop_sorted = mass_before >= top_p  # the first token has mass_before 0 < top_p: kept
+        drop = torch.zeros_like(drop_sorted).scatter_(-1, order, drop_sorted)
+        logits = logits.masked_fill(drop, -math.inf)
+    return logits
+
+
+def _check_first(first: Tensor) -> None:
+    if not isinstance(first, Tensor) or first.dim() != 1 or first.dtype != torch.long:
+        what = (
+            f"shape {tuple(first.shape)}, dtype {first.dtype}"
+            if isinstance(first, Tensor)
+            else type(first).__name__
+        )
+        raise ValueError(f"first must be a LongTensor of shape (B,), found {what}")
+
+
+def _check_logits(logits: Tensor, rows: int) -> None:
+    if not isinstance(logits, Tensor) or logits.dim() != 2 or logits.size(0) != rows:
+        shape = tuple(logits.shape) if isinstance(logits, Tensor) else type(logits).__name__
+        raise ValueError(f"step must return logits of shape ({rows}, V), found {shape}")
+
+
+@torch.no_grad()
+def generate(
+    step: Step,
+    state: State,
+    first: Tensor,
+    max_new: int,
+    *,
+    greedy: bool = False,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    generator: torch.Generator | None = None,
+    eos_id: int | None = None,
+    on_token: Callable[[int, Tensor], None] | None = None,
+) -> tuple[Tensor, State]:
+    """Produce up to ``max_new`` tokens per row, feeding each one back as the next input.
+
+    Args:
+        step: ``(tokens (B,), state) -> (logits (B, V), state)``.
+        state: the state before ``first`` (e.g. after reading a prompt), or ``None``.
+        first: ``(B,)`` long, the first input token of every row.
+        greedy: take the argmax; otherwise sample from ``filter_logits(logits, temperature,
+            top_k, top_p)`` with ``torch.multinomial(..., generator=generator)``, so a seeded
+            generator reproduces a sample.
+        eos_id: a row that produced it keeps emitting it; generation stops when all rows have.
+        on_token: called as ``on_token(i, tokens (B,))`` right after the i-th token is chosen,
+            e.g. to stream text.
+
+    Returns:
+        ``(tokens (B, n), state)`` with ``n <= max_new`` (``n < max_new`` only after eos). The
+        state has consumed ``first`` and every produced token but the last; to go on, call
+        again with ``first=tokens[:, -1]`` and this state.
+    """
+    _check_first(first)
+    if max_new < 0:
+        raise ValueError(f"max_new must be >= 0, got {max_new}")
+    if not greedy:
+        _check_sampling(temperature, top_k, top_p)
+    rows = first.size(0)
+    finished = torch.zeros(rows, dtype=torch.bool, device=first.device)
+    produced: list[Tensor] = []
+    tokens = first
+    for i in range(max_new):
+        logits, state = step(tokens, state)  # (B, V)
+        _check_logits(logits, rows)
+        if greedy:
+            tokens = logits.argmax(dim=-1)
+        else:
+            probs = filter_logits(logits.float(), temperature, top_k, top_p).softmax(dim=-1)
+            tokens = torch.multinomial(probs, 1, generator=generator).squeeze(1)  # (B,)
+        if eos_id is not None:
+            tokens = tokens.masked_fill(finished, eos_id)
+            finished |= tokens == eos_id
+        produced.append(tokens)
+        if on_token is not None:
+            on_token(i, tokens)
+        if eos_id is not None and bool(finished.all()):
+            break
+    if not produced:
+        return first.new_empty(rows, 0), state
+    return torch.stack(produced, dim=1), state  # (B, n)
+
+
+@torch.no_grad()
+def beam_search(
+    step: Step,
+    state: State,
+    first: Tensor,
+    max_new: int,
+    *,
+    beam_size: int = 5,
+    eos_id: int | None = None,
+    length_penalty: float = 1.0,
+    n_best: int = 1,
+    batch_dim: int = 1,
+) -> list[list[tuple[list[int], float]]]:
+    """Beam search over ``B`` rows at once; up to ``n_best`` hypotheses per row, best first.
+
+    A hypothesis of ``n`` produced tokens (eos included) with log-probabilities summing to ``s``
+    scores ``s / n ** length_penalty``: 0 ranks by total log-probability, 1 (default) by mean
+    log-probability per token.
+
+    Each step expands every live hypothesis by every token and ranks the ``2 * beam_size`` best
+    candidates of a row by total log-probability (all have the same length). Candidates ending
+    in ``eos_id`` within the first ``beam_size`` ranks are finished and kept aside; the best
+    ``beam_size`` others stay live. A row is done when it holds ``beam_size`` finished
+    hypotheses that all score at least as well as every live one does now (with
+    ``length_penalty > 0`` a live one could still overtake later; this is the usual stopping
+    rule), and the search stops when every row is done or after ``max_new`` steps, when live
+    hypotheses of unfinished rows join the results. With ``beam_size=1`` this is exactly
+    greedy decoding.
+
+    The state is repeated to ``B * beam_size`` rows along ``batch_dim`` and reordered with
+    :func:`select_state` as hypotheses are chosen; row ``b * K + k`` is beam ``k`` of row ``b``.
+
+    Returns:
+        For each of the B rows, a list of ``(tokens, score)``: ``tokens`` excludes ``first``
+        and ends with ``eos_id`` if it was produced; sorted by score, descending.
+    """
+    _check_first(first)
+    if beam_size < 1:
+        raise ValueError(f"beam_size must be >= 1, got {beam_size}")
+    if not 1 <= n_best <= beam_size:
+        raise ValueError(f"n_best must satisfy 1 <= n_best <= beam_size={beam_size}, got {n_best}")
+    if max_new < 0:
+        raise ValueError(f"max_new must be >= 0, got {max_new}")
+    rows, device = first.size(0), first.device
+
+    def score(total: float, length: int) -> float:
+        return total / length**length_penalty
+
+    finished: list[list[tuple[list[int], float]]] = [[] for _ in range(rows)]
+    done = [False] * rows
+    tokens = first  # (B*K,) inputs of the live hypotheses
+    totals = torch.zeros(rows, 1, device=device)  # (B, K) summed log-probabilities
+    history = first.new_empty(rows, 1, 0)  # (B, K, t) produced tokens
+    k = 1  # live hypotheses per row
+    for t in range(1, max_new + 1):
+        logits, state = step(tokens, state)
+        _check_logits(logits, rows * k)
+        vocab = logits.size(-1)
+        logp = logits.float().log_softmax(dim=-1).view(rows, k, vocab)
+        cand = (totals.unsqueeze(-1) + logp).view(rows, k * vocab)  # (B, K*V)
+        n_top = min(2 * beam_size, k * vocab)
+        top_totals, top_idx = cand.topk(n_top, dim=-1)  # (B, n_top), best first
+        top_src, top_tok = top_idx // vocab, top_idx % vocab
+        if eos_id is not None:
+            is_eos = top_tok == eos_id
+            for b, ranks in enumerate(is_eos[:, :beam_size].tolist()):
+                for r, ends in enumerate(ranks):
+                    if ends and not done[b]:
+                        hyp = [*history[b, top_src[b, r]].tolist(), eos_id]
+                        finished[b].append((hyp, score(top_totals[b, r].item(), t)))
+            # Each live hypothesis has one eos candidate, so at least beam_size are not eos.
+            k_new = min(beam_size, k * vocab - (k if n_top == k * vocab else 0))
+        else:
+            is_eos = torch.zeros_like(top_tok, dtype=torch.bool)
+            k_new = min(beam_size, n_top)
+        if k_new == 0:
+            break
+        live = is_eos.to(torch.uint8).sort(dim=-1, stable=True).indices[:, :k_new]  # (B, K')
+        src = top_src.gather(1, live)
+        tokens_2d = top_tok.gather(1, live)  # (B, K')
+        totals = top_totals.gather(1, live)
+        history = torch.cat(
+            [history.gather(1, src.unsqueeze(-1).expand(-1, -1, t - 1)), tokens_2d.unsqueeze(-1)],
+            dim=-1,
+        )  # (B, K', t)
+        flat = (torch.arange(rows, device=device).unsqueeze(1) * k + src).view(-1)
+        state = select_state(state, flat, batch_dim)
+        tokens, k = tokens_2d.view(-1), k_new
+        best_live = (totals[:, 0] / t**length_penalty).tolist()
+        for b in range(rows):
+            fin = sorted(s for _, s in finished[b])[::-1]
+            if len(fin) >= beam_size and fin[beam_size - 1] >= best_live[b]:
+                done[b] = True
+        if all(done):
+            break
+    results = []
+    for b in range(rows):
+        pool = list(finished[b])
+        if not done[b]:
+            length = history.size(-1)
+            for j in range(k if length else 0):
+                pool.append((history[b, j].tolist(), score(totals[b, j].item(), length)))
+        if not pool:
+            pool = [([], 0.0)]  # max_new == 0
+        pool.sort(key=lambda hs: hs[1], reverse=True)
+        results.append(pool[:n_best])
+    return results

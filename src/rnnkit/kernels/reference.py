@@ -1,0 +1,38 @@
+"""The reference path: autograd over a cell's ``step``, one step at a time.
+
+This is the ground truth every kernel is tested against, and the path for cells that have no
+kernel (cells users write).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .common import map_state
+
+
+def reference_sequence(cell, x: Tensor, state, lengths: Tensor | None = None):
+    """Unroll ``cell`` over x (T, B, I) from ``state``.
+
+    Returns ``(outputs (T, B, H), final_state)``. With ``lengths`` (B,), a row's state stops
+    changing after its last valid step, so the final state is each row's own last state.
+    """
+    T = x.shape[0]
+    valid = None
+    if lengths is not None:
+        valid = (torch.arange(T, device=x.device).unsqueeze(1) < lengths.unsqueeze(0)).unbind(0)
+    outputs = []
+    for t, x_t in enumerate(x.unbind(0)):  # unbind once: x[t] per step costs O(T^2) in backward
+        y, new = cell.step(x_t, state)
+        if valid is not None:
+            keep = valid[t]
+            new = map_state(lambda n, o, k=keep: torch.where(_rows(k, n), n, o), new, state)
+        state = new
+        outputs.append(y)
+    return torch.stack(outputs, 0), state
+
+
+def _rows(mask: Tensor, like: Tensor) -> Tensor:
+    """A (B,) mask shaped to broadcast over a (B, ...) state leaf."""
+    return mask.view(-1, *([1] * (like.dim() - 1)))

@@ -1,0 +1,52 @@
+"""Delegation to torch.nn's fused RNN implementations (cuDNN on CUDA, oneDNN LSTM on a CPU).
+
+Same API as the other backends: batch-first input, unsorted ``lengths`` on any device, torch.nn
+state shapes. Only rnnkit's built-in cells qualify (their parameters are torch.nn's).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from ..cells.lstm import LSTMState
+from ..kernels.common import stack_states
+
+_FUNCS = {
+    "lstm": torch.lstm,
+    "gru": torch.gru,
+    "rnn_tanh": torch.rnn_tanh,
+    "rnn_relu": torch.rnn_relu,
+}
+
+
+def torch_forward(layer, x: Tensor, state, lengths: Tensor | None, states: list):
+    from .recurrent import _torch_mode
+
+    mode = _torch_mode(layer)
+    fn = _FUNCS[mode]
+    has_bias = layer.cells[0].bias
+    params: list[Tensor] = []
+    for cell in layer.cells:  # torch.nn's flat order: per layer, per direction
+        params += [cell.weight_ih, cell.weight_hh]
+        if has_bias:
+            params += [cell.bias_ih, cell.bias_hh]
+    stacked = stack_states(states)
+    hx = (stacked.h, stacked.c) if mode == "lstm" else stacked
+    common = (params, has_bias, layer.num_layers, layer.dropout, layer.training,
+              layer.bidirectional)
+    if lengths is None:
+        out, *final = fn(x, hx, *common, True)
+    else:
+        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        order = packed.sorted_indices
+        hx = tuple(h.index_select(1, order) for h in hx) if mode == "lstm" else hx.index_select(
+            1, order)
+        data, *final = fn(packed.data, packed.batch_sizes, hx, *common)
+        out, _ = pad_packed_sequence(
+            PackedSequence(data, packed.batch_sizes, order, packed.unsorted_indices),
+            batch_first=True, total_length=x.shape[1],
+        )
+        final = [f.index_select(1, packed.unsorted_indices) for f in final]
+    return out, (LSTMState(*final) if mode == "lstm" else final[0])
