@@ -124,14 +124,21 @@ class GatedCell(RecurrentCell):
         s = f"{self.input_size}, {self.hidden_size}"
         return s if self.bias else s + ", bias=False"
 
-    def _check_step(self, x_t: Tensor, h: Tensor) -> None:
+    def _check_step(self, x_t: Tensor, h: Tensor, c: Tensor | None = None) -> None:
         if x_t.dim() != 2 or x_t.shape[1] != self.input_size:
             raise ValueError(
                 f"{type(self).__name__}.step expects x_t of shape (B, {self.input_size}), "
                 f"got {tuple(x_t.shape)}"
             )
-        if h.shape != (x_t.shape[0], self.hidden_size):
+        want = (x_t.shape[0], self.hidden_size)
+        if h.shape != want:
             raise ValueError(
-                f"{type(self).__name__}.step expects a state of shape "
-                f"({x_t.shape[0]}, {self.hidden_size}), got {tuple(h.shape)}"
+                f"{type(self).__name__}.step expects a state of shape {want}, "
+                f"got {tuple(h.shape)}"
+            )
+        # The cell state is checked too: a (1, H) c would otherwise broadcast silently.
+        if c is not None and c.shape != want:
+            raise ValueError(
+                f"{type(self).__name__}.step expects a cell state c of shape {want}, "
+                f"got {tuple(c.shape)}"
             )

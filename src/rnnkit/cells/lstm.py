@@ -62,7 +62,7 @@ class LSTMCell(GatedCell):
 
     def step(self, x_t: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
         h, c = state
-        self._check_step(x_t, h)
+        self._check_step(x_t, h, c)
         a = F.linear(x_t, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh, self.bias_hh)
         i, f, g, o = a.chunk(4, dim=1)  # each (B, H)
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)

@@ -76,7 +76,7 @@ class Recurrent(nn.Module):
         D = 2 if bidirectional else 1
         if isinstance(cell, nn.Module):
             first = cell
-            make = cell.spawn
+            make = getattr(cell, "spawn", None)  # checked below: only needed for L > 1 or D = 2
         elif callable(cell):
             if input_size is None:
                 raise TypeError("Recurrent(factory, ...) needs input_size=")
@@ -90,6 +90,12 @@ class Recurrent(nn.Module):
                     f"{type(first).__name__} is not a cell: it lacks {attr!r} "
                     "(a cell needs input_size, hidden_size, step(x_t, state), initial_state(B))"
                 )
+        if make is None and (num_layers > 1 or bidirectional):
+            raise TypeError(
+                f"{type(first).__name__} has no spawn(input_size) to build the cells of further "
+                "layers or of the reverse direction; subclass rnnkit.RecurrentCell or pass a "
+                "factory, e.g. Recurrent(lambda input_size: MyCell(input_size, H), ...)"
+            )
         if input_size is not None and input_size != first.input_size:
             raise ValueError(f"input_size={input_size} but the cell reads {first.input_size}")
         H = first.hidden_size
@@ -117,13 +123,10 @@ class Recurrent(nn.Module):
             return super().__getattr__(name)
         except AttributeError:
             m = _TORCH_KEY.match(name)
-            if m is None:
+            k = None if m is None else _cell_index(self, m)
+            if k is None:
                 raise
-            k = int(m.group(2)) * self.num_directions + (1 if m.group(3) else 0)
-            cells = super().__getattr__("cells")
-            if k >= len(cells):
-                raise
-            return getattr(cells[k], m.group(1))
+            return getattr(super().__getattr__("cells")[k], m.group(1))
 
     def extra_repr(self) -> str:
         s = f"num_layers={self.num_layers}"
@@ -313,6 +316,17 @@ def _describe(template, n: int) -> str:
     return f"{type(template).__name__}({parts})"
 
 
+def _cell_index(module, m: re.Match) -> int | None:
+    """Index into ``module.cells`` of a torch.nn name's ``_l{layer}[_reverse]``, or None when the
+    layer has no such cell (a ``_reverse`` name on a unidirectional layer, a layer >= L): those
+    names must not be mapped onto another layer's cell.
+    """
+    layer, reverse = int(m.group(2)), m.group(3) is not None
+    if layer >= module.num_layers or (reverse and module.num_directions == 1):
+        return None
+    return layer * module.num_directions + int(reverse)
+
+
 def _torch_key(prefix: str, k: int, name: str, D: int) -> str:
     suffix = f"_l{k // D}" + ("_reverse" if k % D else "")
     return f"{prefix}{name}{suffix}"
@@ -327,11 +341,10 @@ def _to_torch_names(module, state_dict, prefix, local_metadata):
 
 
 def _from_torch_names(module, state_dict, prefix, *args):
-    D = module.num_directions
     for key in list(state_dict):
         if not key.startswith(prefix):
             continue
         m = _TORCH_KEY.match(key[len(prefix) :])
-        if m and "." not in m.group(1):
-            k = int(m.group(2)) * D + (1 if m.group(3) else 0)
+        k = None if m is None or "." in m.group(1) else _cell_index(module, m)
+        if k is not None:
             state_dict[f"{prefix}cells.{k}.{m.group(1)}"] = state_dict.pop(key)

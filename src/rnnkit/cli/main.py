@@ -1,0 +1,60 @@
+"""The ``rnnkit`` command.
+
+    rnnkit train lm [--data FILE] [--cell lstm|gru|rnn] [--hidden N] [--layers N] [--minutes M]
+    rnnkit sample RUN [--prime TEXT] [--temperature T] [--top-k K] [--top-p P] [--length N]
+    rnnkit eval RUN --data FILE
+    rnnkit hello
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from ..data.errors import DataError
+from ..train.checkpoint import CheckpointError
+
+
+class UserError(Exception):
+    """Bad input from the user: reported in one line, no traceback, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import eval_cmd, hello_cmd, sample_cmd, train_cmd
+
+    p = argparse.ArgumentParser(
+        prog="rnnkit", description="Recurrent neural networks: train, sample, evaluate, inspect.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log debug information")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    train_cmd.register(sub)
+    sample_cmd.register(sub)
+    eval_cmd.register(sub)
+    hello_cmd.register(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except (UserError, DataError, CheckpointError, FileNotFoundError, ValueError) as e:
+        if args.verbose:
+            raise
+        print(f"rnnkit: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nrnnkit: interrupted", file=sys.stderr)
+        return 130
+
+
+def print_json(obj) -> None:
+    print(json.dumps(obj, indent=2))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Terminal progress for training runs (the CLI prints; the library only emits events)."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+def _fmt_time(s: float) -> str:
+    s = int(s)
+    if s >= 3600:
+        return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+    return f"{s // 60}:{s % 60:02d}"
+
+
+def _fmt_rate(r: float) -> str:
+    return f"{r / 1000:.1f}k" if r >= 1000 else f"{r:.0f}"
+
+
+class Progress:
+    """A one-line live progress bar on a TTY; plain log lines otherwise."""
+
+    def __init__(self, budget_s: float | None = None, steps: int | None = None,
+                 unit: str = "tok", stream=None):
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.budget_s, self.steps, self.unit = budget_s, steps, unit
+        self.t0 = time.time()
+        self.last_val = None
+
+    def __call__(self, event: str, row: dict) -> None:
+        if event == "log":
+            parts = [f"step {row['step']}"]
+            if self.steps:
+                parts[0] += f"/{self.steps}"
+            parts += [f"epoch {row['epoch']:.2f}", f"loss {row['train_loss']:.3f}"]
+            if self.last_val is not None:
+                parts.append(f"val {self.last_val:.3f}")
+            parts += [f"lr {row['lr']:.1e}", f"{_fmt_rate(row['items_per_s'])} {self.unit}/s",
+                      f"|g| {row['grad_norm']:.2f}"]
+            t = _fmt_time(row["elapsed"])
+            if self.budget_s:
+                frac = min(1.0, row["elapsed"] / self.budget_s)
+                bar = "#" * int(frac * 20)
+                t = f"[{bar:<20}] {t}/{_fmt_time(self.budget_s)}"
+            line = " | ".join(parts) + " | " + t
+            if self.tty:
+                self.stream.write("\r\033[K" + line)
+            else:
+                self.stream.write(line + "\n")
+        elif event == "eval":
+            self.last_val = row.get("val_loss")
+            extra = "".join(f" | {k[4:]} {row[k]:.3f}" for k in ("val_ppl", "val_bpc")
+                            if k in row)
+            tag = "final validation" if row.get("final") else "validation"
+            prefix = "\r\033[K" if self.tty else ""
+            self.stream.write(f"{prefix}{tag} @ step {row['step']}: loss {row['val_loss']:.4f}"
+                              f"{extra} ({row['eval_seconds']:.1f}s)\n")
+        self.stream.flush()

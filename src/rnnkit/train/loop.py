@@ -1,0 +1,269 @@
+"""The one training loop. Every task (language model, classifier, tagger, seq2seq, generator)
+trains through :class:`Trainer`; a task only supplies batches, a loss and an evaluation.
+
+Reads top to bottom: budgets -> learning rate -> task step -> finite check -> backward ->
+clipping -> optimizer step -> logging -> periodic evaluation and checkpoints -> final evaluation.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .logs import MetricsLog
+from .schedule import lr_factor
+from .task import Task
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    lr: float = 3e-3  # peak learning rate (AdamW)
+    weight_decay: float = 0.01  # AdamW decoupled weight decay (not on biases, norms, embeddings)
+    beta2: float = 0.99  # AdamW second-moment decay
+    warmup_steps: int = 50  # linear warmup
+    schedule: str = "cosine"  # cosine | constant | plateau
+    min_lr_ratio: float = 0.05  # cosine ends at lr * min_lr_ratio
+    plateau_factor: float = 0.5  # plateau: lr *= factor after `plateau_patience` bad evals
+    plateau_patience: int = 1
+    clip_norm: float = 1.0  # clip the global gradient norm (0: off)
+    clip_value: float = 0.0  # clip each gradient element to [-v, v] (0: off)
+    minutes: float | None = None  # wall-clock training budget
+    steps: int | None = None  # optimizer-step budget
+    epochs: float | None = None  # epoch budget
+    eval_every: int = 0  # evaluate every N steps (0: about 6 times over the budget)
+    eval_max_items: int | None = None  # cap interval evaluations (the final one is complete)
+    early_stop: int = 0  # stop after N evaluations without improvement (0: off)
+    log_every: int = 20  # steps between log rows
+    seed: int = 0
+    max_bad_steps: int = 20  # consecutive non-finite steps before giving up
+
+    def validate(self) -> None:
+        if not (self.minutes or self.steps or self.epochs):
+            raise ValueError("give a budget: minutes, steps or epochs")
+        if self.lr <= 0:
+            raise ValueError(f"lr must be > 0, got {self.lr}")
+        for name in ("minutes", "steps", "epochs"):
+            v = getattr(self, name)
+            if v is not None and v <= 0:
+                raise ValueError(f"{name} must be > 0, got {v}")
+
+
+class TrainingError(RuntimeError):
+    pass
+
+
+def _param_groups(model: nn.Module, weight_decay: float):
+    decay, no_decay = [], []
+    seen = set()
+    for name, p in model.named_parameters():
+        if not p.requires_grad or id(p) in seen:
+            continue
+        seen.add(id(p))
+        (decay if p.dim() >= 2 and "embedding" not in name else no_decay).append(p)
+    return [{"params": decay, "weight_decay": weight_decay},
+            {"params": no_decay, "weight_decay": 0.0}]
+
+
+class Trainer:
+    """Train ``model`` on ``task`` under ``cfg``, writing checkpoints and logs to ``run_dir``.
+
+    ``meta`` (JSON-able: resolved config, vocabulary...) is stored in every checkpoint.
+    ``callbacks`` receive ``(event, row)`` with event in {"log", "eval", "end"}.
+    """
+
+    def __init__(self, model: nn.Module, task: Task, cfg: TrainConfig,
+                 run_dir: str | Path | None = None, meta: dict | None = None,
+                 callbacks: list[Callable[[str, dict], None]] | None = None):
+        cfg.validate()
+        self.model, self.task, self.cfg = model, task, cfg
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.meta = meta or {}
+        self.callbacks = callbacks or []
+        self.opt = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr,
+                                     betas=(0.9, cfg.beta2))
+        self.step = 0
+        self.elapsed = 0.0  # training seconds, carried across resumes
+        self.epoch = 0.0
+        self.best = math.inf
+        self.bad_evals = 0
+        self.plateau_scale = 1.0
+        self.skipped = 0
+        self.log = MetricsLog(self.run_dir / "log.csv") if self.run_dir else None
+
+    # Budgets ---------------------------------------------------------------------------------
+    def progress(self) -> float:
+        c = self.cfg
+        parts = []
+        if c.steps:
+            parts.append(self.step / c.steps)
+        if c.minutes:
+            parts.append(self.elapsed / (60 * c.minutes))
+        if c.epochs:
+            parts.append(self.epoch / c.epochs)
+        return max(parts)
+
+    def _eval_due(self, last_eval_progress: float) -> bool:
+        if self.cfg.eval_every:
+            return self.step % self.cfg.eval_every == 0
+        return self.progress() - last_eval_progress >= 1 / 6
+
+    # Checkpoints -----------------------------------------------------------------------------
+    def checkpoint_payload(self) -> dict[str, Any]:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.opt.state_dict(),
+            "trainer": {"step": self.step, "elapsed": self.elapsed, "epoch": self.epoch,
+                        "best": self.best, "bad_evals": self.bad_evals,
+                        "plateau_scale": self.plateau_scale, "skipped": self.skipped},
+            "task": self.task.state_dict(),
+            "rng": {"torch": torch.get_rng_state()},
+            "train_config": asdict(self.cfg),
+            "meta": self.meta,
+        }
+
+    def save(self, name: str) -> Path | None:
+        if self.run_dir is None:
+            return None
+        for p in self.model.parameters():
+            if not torch.isfinite(p).all():
+                raise TrainingError("refusing to save a checkpoint with non-finite weights")
+        path = self.run_dir / "checkpoints" / f"{name}.safetensors"
+        save_checkpoint(path, self.checkpoint_payload())
+        return path
+
+    def resume(self, path: str | Path) -> None:
+        """Restore everything from a checkpoint written by :meth:`save`."""
+        ck = load_checkpoint(path)
+        try:
+            self.model.load_state_dict(ck["model"])
+        except RuntimeError as e:
+            raise CheckpointError(f"{path}: checkpoint is from another model: {e}") from None
+        self.opt.load_state_dict(ck["optimizer"])
+        t = ck["trainer"]
+        self.step, self.elapsed, self.epoch = int(t["step"]), float(t["elapsed"]), t["epoch"]
+        self.best, self.bad_evals = float(t["best"]), int(t["bad_evals"])
+        self.plateau_scale, self.skipped = float(t["plateau_scale"]), int(t["skipped"])
+        self.task.load_state_dict(ck["task"])
+        torch.set_rng_state(ck["rng"]["torch"])
+        log.info("resumed from %s at step %d (%.1f s trained)", path, self.step, self.elapsed)
+
+    # The loop --------------------------------------------------------------------------------
+    def _emit(self, event: str, row: dict) -> None:
+        if self.log is not None and event in ("log", "eval"):
+            self.log.write(row)
+        for cb in self.callbacks:
+            cb(event, row)
+
+    def evaluate(self, final: bool = False) -> dict:
+        self.model.eval()
+        with torch.no_grad():
+            metrics = self.task.evaluate(self.model, None if final else self.cfg.eval_max_items)
+        self.model.train()
+        return metrics
+
+    def fit(self) -> dict:
+        c = self.cfg
+        torch.manual_seed(c.seed + self.step)  # a resumed run restores the RNG state below
+        self.model.train()
+        params = [p for g in self.opt.param_groups for p in g["params"]]
+        window = {"loss": 0.0, "n": 0, "items": 0, "time": 0.0, "clipped": 0, "gnorm": 0.0}
+        last_eval_progress = self.progress()
+        bad_in_row, stopped = 0, "budget"
+        while self.progress() < 1.0:
+            t0 = time.perf_counter()
+            lr = c.lr * self.plateau_scale * lr_factor(
+                c.schedule, self.step, self.progress(), c.warmup_steps, c.min_lr_ratio)
+            out = self.task.train_step(self.model)
+            for g in self.opt.param_groups:
+                g["lr"] = lr * out.lr_scale
+            self.epoch = out.epoch
+            loss = out.loss
+            if not torch.isfinite(loss):
+                bad_in_row += 1
+                self.skipped += 1
+                log.warning("step %d: non-finite loss %s, step skipped", self.step, loss.item())
+                self.opt.zero_grad(set_to_none=True)
+                if bad_in_row >= c.max_bad_steps:
+                    raise TrainingError(f"{bad_in_row} non-finite losses in a row; stopping "
+                                        "(lower --lr or raise clipping)")
+                continue
+            loss.backward()
+            if c.clip_value > 0:
+                torch.nn.utils.clip_grad_value_(params, c.clip_value)
+            gnorm = torch.nn.utils.clip_grad_norm_(
+                params, c.clip_norm if c.clip_norm > 0 else math.inf)
+            if not torch.isfinite(gnorm):
+                bad_in_row += 1
+                self.skipped += 1
+                log.warning("step %d: non-finite gradient norm, step skipped", self.step)
+                self.opt.zero_grad(set_to_none=True)
+                if bad_in_row >= c.max_bad_steps:
+                    raise TrainingError(f"{bad_in_row} non-finite gradients in a row; stopping")
+                continue
+            bad_in_row = 0
+            self.opt.step()
+            self.opt.zero_grad(set_to_none=True)
+            self.step += 1
+            dt = time.perf_counter() - t0
+            self.elapsed += dt
+            window["loss"] += loss.item()
+            window["n"] += 1
+            window["items"] += out.items
+            window["time"] += dt
+            window["gnorm"] += float(gnorm)
+            window["clipped"] += int(c.clip_norm > 0 and float(gnorm) > c.clip_norm)
+            if self.step % c.log_every == 0 or self.progress() >= 1.0:
+                n = window["n"]
+                self._emit("log", {
+                    "step": self.step, "epoch": round(self.epoch, 4),
+                    "elapsed": round(self.elapsed, 2), "lr": lr,
+                    "train_loss": window["loss"] / n,
+                    "items_per_s": window["items"] / max(window["time"], 1e-9),
+                    "grad_norm": window["gnorm"] / n, "clip_frac": window["clipped"] / n,
+                })
+                window = dict.fromkeys(window, 0) | {"loss": 0.0, "time": 0.0, "gnorm": 0.0}
+            if self.progress() < 1.0 and self._eval_due(last_eval_progress):
+                last_eval_progress = self.progress()
+                if self._eval_and_checkpoint(final=False):
+                    stopped = "early_stop"
+                    break
+        self._eval_and_checkpoint(final=True)
+        summary = {"step": self.step, "elapsed": round(self.elapsed, 2), "epoch": self.epoch,
+                   "best_val_loss": self.best, "stopped": stopped,
+                   "skipped_steps": self.skipped} | {f"final_{k}": v for k, v in
+                                                     self.final_metrics.items()}
+        self._emit("end", summary)
+        return summary
+
+    def _eval_and_checkpoint(self, final: bool) -> bool:
+        """Evaluate, save last (and best) checkpoints; True when early stopping triggers."""
+        t0 = time.perf_counter()
+        metrics = self.evaluate(final=final)
+        row = {"step": self.step, "epoch": round(self.epoch, 4), "elapsed": round(self.elapsed, 2),
+               "eval_seconds": round(time.perf_counter() - t0, 2), "final": final}
+        row |= {f"val_{k}": v for k, v in metrics.items()}
+        if final:
+            self.final_metrics = metrics
+        improved = metrics["loss"] < self.best
+        if improved:
+            self.best, self.bad_evals = metrics["loss"], 0
+        else:
+            self.bad_evals += 1
+            if self.cfg.schedule == "plateau" and self.bad_evals % self.cfg.plateau_patience == 0:
+                self.plateau_scale *= self.cfg.plateau_factor
+        self._emit("eval", row)
+        self.save("last")
+        if improved:
+            self.save("best")
+        return bool(self.cfg.early_stop) and self.bad_evals >= self.cfg.early_stop

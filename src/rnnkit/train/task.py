@@ -1,0 +1,39 @@
+"""What the training loop needs from a task (language model, classifier, tagger, ...)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from torch import Tensor, nn
+
+
+@dataclass
+class StepOutput:
+    loss: Tensor  # scalar, mean over the items it scores; backward() is called on it
+    items: int  # items processed (characters, tokens, sequences): for the items/s readout
+    lr_scale: float = 1.0  # e.g. random-length BPTT windows
+    epoch: float = 0.0  # epochs completed so far, fractional
+
+
+class Task:
+    """A task drives one model: it owns the data, the per-step loss and the evaluation.
+
+    Subclasses implement :meth:`train_step` and :meth:`evaluate`; :meth:`state_dict` holds
+    whatever an exact resume needs (data position, carried hidden state).
+    """
+
+    items_name = "items"
+
+    def train_step(self, model: nn.Module) -> StepOutput:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def evaluate(self, model: nn.Module, max_items: int | None = None) -> dict[str, float]:
+        """Metrics on the validation data; must contain ``"loss"`` (lower is better)."""
+        raise NotImplementedError  # pragma: no cover - interface
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        pass
