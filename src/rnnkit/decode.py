@@ -26,27 +26,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .kernels.common import map_state
+
 __all__ = ["beam_search", "filter_logits", "generate", "map_state", "select_state"]
 
 State = Any  # None | Tensor | tuple / NamedTuple / list of State
 Step = Callable[[Tensor, State], tuple[Tensor, State]]
-
-
-def map_state(fn: Callable[[Tensor], Tensor], state: State) -> State:
-    """Apply ``fn`` to every tensor in ``state``, keeping its structure and named-tuple types."""
-    if state is None:
-        return None
-    if isinstance(state, Tensor):
-        return fn(state)
-    if isinstance(state, tuple):
-        items = [map_state(fn, s) for s in state]
-        return type(state)(*items) if hasattr(state, "_fields") else tuple(items)
-    if isinstance(state, list):
-        return [map_state(fn, s) for s in state]
-    raise TypeError(
-        f"state must be None, a tensor, or a tuple/NamedTuple/list of them; "
-        f"found {type(state).__name__}"
-    )
 
 
 def select_state(state: State, index: Tensor, batch_dim: int = 1) -> State:

@@ -65,7 +65,7 @@ def test_user_errors_exit_2_without_traceback(tmp_path, capsys):
     assert main(["train", "lm", "--data", str(bad), "--steps", "1"]) == 2
     assert "bad.txt:2: byte 0xff" in capsys.readouterr().err
     short = tmp_path / "short.txt"
-    short.write_text("abc def ghi\n")
+    short.write_text("abcd\n")
     assert main(["train", "lm", "--data", str(short), "--steps", "1", "--out",
                  str(tmp_path / "r")]) == 2
     assert "validation split is empty" in capsys.readouterr().err

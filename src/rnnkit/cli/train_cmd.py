@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from ..data.text import DEFAULT_CORPUS_DESCRIPTION
@@ -58,6 +59,11 @@ def run_lm(args) -> int:
     run = train_lm(data, model_cfg, train, out=args.out, resume=args.resume,
                    callbacks=[progress])
     print(f"run folder: {run}", file=sys.stderr)
+    summary = json.loads((run / "summary.json").read_text())
+    if summary["stopped"] == "interrupted":
+        print(f"interrupted at step {summary['step']}; checkpoint saved. Continue with:\n"
+              f"  rnnkit train lm --resume {run}", file=sys.stderr)
+        return 130
     if args.sample_length > 0:
         model, vocab, _ = load_lm(run)
         print("--- sample (temperature 0.8) ---", file=sys.stderr)

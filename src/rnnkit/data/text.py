@@ -141,8 +141,8 @@ def split_text(text: str, val_fraction: float = 0.1) -> tuple[str, str]:
         raise TypeError(f"val_fraction must be a number, got {type(val_fraction).__name__}")
     if not 0 <= val_fraction < 1:
         raise ValueError(f"val_fraction must satisfy 0 <= val_fraction < 1, got {val_fraction}")
-    n_val = round(len(text) * val_fraction)
-    cut = len(text) - n_val
+    # train = text[:int(n * (1 - f))], as nanoGPT's shakespeare_char split (first 90% / last 10%)
+    cut = int(len(text) * (1 - val_fraction))
     return text[:cut], text[cut:]
 
 

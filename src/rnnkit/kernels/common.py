@@ -10,14 +10,24 @@ from torch import Tensor
 
 
 def map_state(fn: Callable[..., Tensor], *states: Any) -> Any:
-    """Apply ``fn`` leaf-wise over states that are a Tensor or a (Named)tuple of Tensors."""
+    """Apply ``fn`` leaf-wise over states: None, a Tensor, or a (Named)tuple / list of them.
+
+    Several states of the same structure are walked together (``fn`` gets one leaf of each).
+    """
     first = states[0]
+    if first is None:
+        return None
     if isinstance(first, Tensor):
         return fn(*states)
     if isinstance(first, tuple):
         leaves = [map_state(fn, *parts) for parts in zip(*states)]
         return type(first)(*leaves) if hasattr(first, "_fields") else tuple(leaves)
-    raise TypeError(f"a state must be a Tensor or a tuple of Tensors, got {type(first).__name__}")
+    if isinstance(first, list):
+        return [map_state(fn, *parts) for parts in zip(*states)]
+    raise TypeError(
+        "a state must be None, a Tensor, or a tuple/NamedTuple/list of Tensors; "
+        f"found {type(first).__name__}"
+    )
 
 
 def state_leaves(state: Any) -> list[Tensor]:
@@ -90,13 +100,31 @@ def shifted(first: Tensor, seq: Tensor) -> Tensor:
 # 2.13 on these machines: 174 us vs 28 us for 64 x 2048 floats), so large tanh's are computed as
 # 2 * sigmoid(2x) - 1. Small ones stay one op: there the per-op overhead dominates.
 _TANH_VIA_SIGMOID_MIN = 8192
+_CONSTANTS: dict = {}
+
+
+def const(value: float, like: Tensor) -> Tensor:
+    """A cached 0-d tensor. A Python number in an in-place op is wrapped into a new tensor and
+    converted on every call (about 5 us each, measured): per-step code uses these instead."""
+    key = (value, like.dtype, like.device)
+    c = _CONSTANTS.get(key)
+    if c is None:
+        c = _CONSTANTS[key] = torch.tensor(value, dtype=like.dtype, device=like.device)
+    return c
+
+
+def tanh_into(src: Tensor, out: Tensor) -> Tensor:
+    """``out = tanh(src)`` in the fastest form for its size; returns ``out``."""
+    if src.numel() >= _TANH_VIA_SIGMOID_MIN and src.device.type == "cpu":
+        two = const(2.0, src)
+        torch.mul(src, two, out=out).sigmoid_()
+        return out.mul_(two).sub_(const(1.0, src))
+    return torch.tanh(src, out=out)
 
 
 def tanh_(t: Tensor) -> Tensor:
     """In-place tanh of ``t`` (the fastest form for its size); returns ``t``."""
-    if t.numel() >= _TANH_VIA_SIGMOID_MIN and t.device.type == "cpu":
-        return t.mul_(2).sigmoid_().mul_(2).sub_(1)
-    return t.tanh_()
+    return tanh_into(t, t)
 
 
 # Backward time blocks: the derivative factors of a block of steps are computed together, with

@@ -14,13 +14,14 @@ from torch.autograd.function import once_differentiable
 
 from ..cells.lstm import LSTMState
 from .common import (
+    const,
     input_projection,
     inverse,
     permute_blocks,
     previous,
     recurrent_product,
     shifted,
-    tanh_,
+    tanh_into,
     time_blocks,
     weight_grads,
 )
@@ -59,12 +60,13 @@ class LSTMFunction(torch.autograd.Function):
         h_t, c_t, tc_t = hs.unbind(0), cs.unbind(0), tcs.unbind(0)
         product = recurrent_product(_scale_g(w_hh_p, H), h0.shape[0])
         h, c = h0, c0
+        one, two = const(1.0, gates), const(2.0, gates)
         for t in range(T):
             torch.sigmoid(product(h, g_t[t], out=g_t[t]), out=g_t[t])  # o, i, f and (g + 1) / 2
-            gg_t[t].mul_(2).sub_(1)  # g = tanh(a_g)
+            gg_t[t].mul_(two).sub_(one)  # g = tanh(a_g)
             torch.mul(f_t[t], c, out=c_t[t])
             c_t[t].addcmul_(i_t[t], gg_t[t])  # c = f * c + i * g
-            tanh_(tc_t[t].copy_(c_t[t]))
+            tanh_into(c_t[t], tc_t[t])
             torch.mul(o_t[t], tc_t[t], out=h_t[t])  # h = o * tanh(c)
             h, c = h_t[t], c_t[t]
         ctx.save_for_backward(x, h0, c0, w_ih_p, w_hh_p, gates, hs, cs, tcs)

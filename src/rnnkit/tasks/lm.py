@@ -145,26 +145,28 @@ def evaluate_lm(model: LanguageModel, ids: Tensor, chars: int | None = None,
     if max_tokens is not None:
         keep = max(1, min(x.shape[1], max_tokens // x.shape[0]))
         x, y, tail_x = x[:, :keep], y[:, :keep], None
-    total, count, state = 0.0, 0, None
+    total, count, state = _score(model, x, y, None, chunk_len)
+    if tail_x is not None and tail_x.numel() > 0:
+        state = select_state(state, torch.tensor([x.shape[0] - 1]))  # the last stream goes on
+        more, n, _ = _score(model, tail_x, tail_y, state, chunk_len)
+        total, count = total + more, count + n
+    model.train(was_training)
+    n_targets = max(ids.numel() - 1, 1)
+    scored_chars = (chars if chars is not None else n_targets) * count / n_targets
+    return lm_metrics(total / count, count, scored_chars)
+
+
+def _score(model, x: Tensor, y: Tensor, state, chunk_len: int) -> tuple[float, int, object]:
+    """Summed cross-entropy of targets y (B, L) given inputs x, carrying ``state`` across
+    chunks; returns (total nats, targets, final state)."""
+    total, count = 0.0, 0
     for a in range(0, x.shape[1], chunk_len):
         logits, state = model(x[:, a : a + chunk_len], state)
         t = y[:, a : a + chunk_len]
         total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), t.reshape(-1),
                                  reduction="sum").item()
         count += t.numel()
-    if tail_x is not None and tail_x.numel() > 0:
-        last = torch.tensor([x.shape[0] - 1])
-        state = select_state(state, last)
-        for a in range(0, tail_x.shape[1], chunk_len):
-            logits, state = model(tail_x[:, a : a + chunk_len], state)
-            t = tail_y[:, a : a + chunk_len]
-            total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), t.reshape(-1),
-                                     reduction="sum").item()
-            count += t.numel()
-    model.train(was_training)
-    n_targets = max(ids.numel() - 1, 1)
-    scored_chars = (chars if chars is not None else n_targets) * count / n_targets
-    return lm_metrics(total / count, count, scored_chars)
+    return total, count, state
 
 
 # Sampling --------------------------------------------------------------------------------------

@@ -11,10 +11,16 @@ import torch
 
 from .. import __version__
 from ..data import DataError, Vocab, build_vocab, default_corpus, read_text, split_text
-from ..train.checkpoint import load_checkpoint
-from ..train.logs import plot_losses
 from ..train.loop import TrainConfig, Trainer
-from ..train.run import checkpoint_path, new_run_dir, read_config, write_json
+from ..train.run import (
+    finish_run,
+    load_weights,
+    new_run_dir,
+    read_config,
+    require_task,
+    resume_trainer,
+    write_json,
+)
 from .encoder import EncoderConfig
 from .lm import LanguageModel, LMConfig, LMTask, evaluate_lm
 
@@ -90,11 +96,9 @@ def train_lm(data: LMDataConfig, model_cfg: LMConfig, train: TrainConfig,
     trainer = Trainer(model, task, train, run, meta={"config": resolved},
                       callbacks=callbacks)
     if resume is not None:
-        trainer.resume(checkpoint_path(run, "last"))
+        resume_trainer(trainer, run)
     log.info("run folder %s; %d parameters", run, resolved["sizes"]["parameters"])
-    summary = trainer.fit()
-    write_json(run / "summary.json", summary)
-    plot_losses(run / "log.csv", run / "loss.png", title=f"{model_cfg.encoder.cell} LM: {source}")
+    finish_run(trainer, run, title=f"{model_cfg.encoder.cell} LM: {source}")
     return run
 
 
@@ -108,12 +112,10 @@ def load_lm(run: str | Path, which: str = "best") -> tuple[LanguageModel, Vocab,
     """The trained model (eval mode), its vocabulary and its resolved config."""
     run = Path(run)
     cfg = read_config(run)
-    if cfg.get("task") != "lm":
-        raise DataError(f"{run}: a {cfg.get('task')!r} run, not a language model")
+    require_task(run, cfg, "lm")
     _, model_cfg, _ = config_from_dict(cfg)
     model = LanguageModel(model_cfg)
-    ck = load_checkpoint(checkpoint_path(run, which))
-    model.load_state_dict(ck["model"])
+    load_weights(model, run, which)
     model.eval()
     return model, Vocab.load(run / "vocab.json"), cfg
 

@@ -33,16 +33,28 @@ class MetricsLog:
         except Exception:  # tensorboard is optional
             self.tb = None
 
+    def truncate_after(self, step: int) -> None:
+        """Drop rows logged after ``step`` (a resumed run replays those steps)."""
+        kept = [r for r in self.rows if int(float(r.get("step") or 0)) <= step]
+        if len(kept) != len(self.rows):
+            self.rows = kept
+            self._rewrite()
+
+    def _rewrite(self) -> None:
+        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        with open(tmp, "w", newline="") as f:
+            w = csv.DictWriter(f, self.columns)
+            w.writeheader()
+            w.writerows(self.rows)
+        tmp.replace(self.path)
+
     def write(self, row: dict) -> None:
         new = [k for k in row if k not in self.columns]
         self.rows.append(row)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if new:
             self.columns += new
-            with open(self.path, "w", newline="") as f:
-                w = csv.DictWriter(f, self.columns)
-                w.writeheader()
-                w.writerows(self.rows)
+            self._rewrite()
         else:
             with open(self.path, "a", newline="") as f:
                 csv.DictWriter(f, self.columns).writerow(row)

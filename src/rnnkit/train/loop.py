@@ -3,12 +3,23 @@ trains through :class:`Trainer`; a task only supplies batches, a loss and an eva
 
 Reads top to bottom: budgets -> learning rate -> task step -> finite check -> backward ->
 clipping -> optimizer step -> logging -> periodic evaluation and checkpoints -> final evaluation.
+
+Reliability: checkpoints hold everything an exact resume needs (weights, optimizer, every RNG
+state, data position, carried hidden state, schedule and early-stopping state) and are written
+atomically; a run killed at any moment and resumed from its last checkpoint replays the same
+steps and ends with bitwise the same weights (with a step or epoch budget; a wall-clock budget
+is by nature not replayable). Ctrl-C stops at the next step boundary and saves. A non-finite loss
+or gradient never reaches the weights: the step is skipped, or the run rolls back to its last
+good checkpoint with a lower learning rate.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -44,9 +55,13 @@ class TrainConfig:
     eval_every: int = 0  # evaluate every N steps (0: about 6 times over the budget)
     eval_max_items: int | None = None  # cap interval evaluations (the final one is complete)
     early_stop: int = 0  # stop after N evaluations without improvement (0: off)
+    checkpoint_every: int = 0  # also checkpoint every N steps (0: at evaluations only)
+    keep_checkpoints: int = 0  # keep the N newest step-numbered checkpoints besides last/best
+    on_nonfinite: str = "skip"  # skip | rollback: what a NaN/Inf loss or gradient triggers
+    rollback_lr_factor: float = 0.5  # rollback: learning rate multiplier after each rollback
+    max_bad_steps: int = 20  # consecutive non-finite steps (or rollbacks) before giving up
     log_every: int = 20  # steps between log rows
     seed: int = 0
-    max_bad_steps: int = 20  # consecutive non-finite steps before giving up
 
     def validate(self) -> None:
         if not (self.minutes or self.steps or self.epochs):
@@ -57,6 +72,10 @@ class TrainConfig:
             v = getattr(self, name)
             if v is not None and v <= 0:
                 raise ValueError(f"{name} must be > 0, got {v}")
+        if self.on_nonfinite not in ("skip", "rollback"):
+            raise ValueError(f"on_nonfinite must be skip or rollback, got {self.on_nonfinite!r}")
+        if self.log_every < 1:
+            raise ValueError(f"log_every must be >= 1, got {self.log_every}")
 
 
 class TrainingError(RuntimeError):
@@ -97,8 +116,13 @@ class Trainer:
         self.epoch = 0.0
         self.best = math.inf
         self.bad_evals = 0
-        self.plateau_scale = 1.0
+        self.lr_scale = 1.0  # plateau reductions and rollbacks
         self.skipped = 0
+        self.rollbacks = 0
+        self.last_eval_progress = 0.0
+        self.final_metrics: dict = {}
+        self._resumed = False
+        self._stop = False
         self.log = MetricsLog(self.run_dir / "log.csv") if self.run_dir else None
 
     # Budgets ---------------------------------------------------------------------------------
@@ -113,10 +137,10 @@ class Trainer:
             parts.append(self.epoch / c.epochs)
         return max(parts)
 
-    def _eval_due(self, last_eval_progress: float) -> bool:
+    def _eval_due(self) -> bool:
         if self.cfg.eval_every:
             return self.step % self.cfg.eval_every == 0
-        return self.progress() - last_eval_progress >= 1 / 6
+        return self.progress() - self.last_eval_progress >= 1 / 6
 
     # Checkpoints -----------------------------------------------------------------------------
     def checkpoint_payload(self) -> dict[str, Any]:
@@ -125,7 +149,9 @@ class Trainer:
             "optimizer": self.opt.state_dict(),
             "trainer": {"step": self.step, "elapsed": self.elapsed, "epoch": self.epoch,
                         "best": self.best, "bad_evals": self.bad_evals,
-                        "plateau_scale": self.plateau_scale, "skipped": self.skipped},
+                        "lr_scale": self.lr_scale, "skipped": self.skipped,
+                        "rollbacks": self.rollbacks,
+                        "last_eval_progress": self.last_eval_progress},
             "task": self.task.state_dict(),
             "rng": {"torch": torch.get_rng_state()},
             "train_config": asdict(self.cfg),
@@ -133,13 +159,21 @@ class Trainer:
         }
 
     def save(self, name: str) -> Path | None:
+        """Write checkpoint ``name`` atomically; never one with non-finite weights."""
         if self.run_dir is None:
             return None
         for p in self.model.parameters():
             if not torch.isfinite(p).all():
                 raise TrainingError("refusing to save a checkpoint with non-finite weights")
-        path = self.run_dir / "checkpoints" / f"{name}.safetensors"
+        folder = self.run_dir / "checkpoints"
+        path = folder / f"{name}.safetensors"
         save_checkpoint(path, self.checkpoint_payload())
+        if name == "last" and self.cfg.keep_checkpoints > 0:
+            numbered = folder / f"step-{self.step:08d}.safetensors"
+            if not numbered.exists():
+                os.link(path, numbered)  # same bytes, no second write
+            for old in sorted(folder.glob("step-*.safetensors"))[: -self.cfg.keep_checkpoints]:
+                old.unlink()
         return path
 
     def resume(self, path: str | Path) -> None:
@@ -147,15 +181,20 @@ class Trainer:
         ck = load_checkpoint(path)
         try:
             self.model.load_state_dict(ck["model"])
-        except RuntimeError as e:
+            self.opt.load_state_dict(ck["optimizer"])
+        except (RuntimeError, ValueError, KeyError) as e:
             raise CheckpointError(f"{path}: checkpoint is from another model: {e}") from None
-        self.opt.load_state_dict(ck["optimizer"])
         t = ck["trainer"]
         self.step, self.elapsed, self.epoch = int(t["step"]), float(t["elapsed"]), t["epoch"]
         self.best, self.bad_evals = float(t["best"]), int(t["bad_evals"])
-        self.plateau_scale, self.skipped = float(t["plateau_scale"]), int(t["skipped"])
+        self.lr_scale, self.skipped = float(t["lr_scale"]), int(t["skipped"])
+        self.rollbacks = int(t["rollbacks"])
+        self.last_eval_progress = float(t["last_eval_progress"])
         self.task.load_state_dict(ck["task"])
         torch.set_rng_state(ck["rng"]["torch"])
+        if self.log is not None:
+            self.log.truncate_after(self.step)  # rows a killed run logged past this checkpoint
+        self._resumed = True
         log.info("resumed from %s at step %d (%.1f s trained)", path, self.step, self.elapsed)
 
     # The loop --------------------------------------------------------------------------------
@@ -172,79 +211,102 @@ class Trainer:
         self.model.train()
         return metrics
 
+    def request_stop(self) -> None:
+        """Stop at the next step boundary, saving a checkpoint (what Ctrl-C does)."""
+        self._stop = True
+
     def fit(self) -> dict:
+        if not self._resumed:
+            torch.manual_seed(self.cfg.seed)
+        handler_installed = False
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGINT, lambda *_: self.request_stop())
+            handler_installed = True
+        try:
+            stopped = self._loop()
+        finally:
+            if handler_installed:
+                signal.signal(signal.SIGINT, previous)
+        if stopped == "interrupted":
+            self.save("last")
+            summary = self._summary(stopped)
+        else:
+            self._eval_and_checkpoint(final=True)
+            summary = self._summary(stopped)
+        self._emit("end", summary)
+        return summary
+
+    def _summary(self, stopped: str) -> dict:
+        return {"step": self.step, "elapsed": round(self.elapsed, 2), "epoch": self.epoch,
+                "best_val_loss": self.best, "stopped": stopped, "skipped_steps": self.skipped,
+                "rollbacks": self.rollbacks} | {f"final_{k}": v
+                                                 for k, v in self.final_metrics.items()}
+
+    def _loop(self) -> str:
         c = self.cfg
-        torch.manual_seed(c.seed + self.step)  # a resumed run restores the RNG state below
-        self.model.train()
         params = [p for g in self.opt.param_groups for p in g["params"]]
-        window = {"loss": 0.0, "n": 0, "items": 0, "time": 0.0, "clipped": 0, "gnorm": 0.0}
-        last_eval_progress = self.progress()
-        bad_in_row, stopped = 0, "budget"
+        window = _Window()
+        bad_in_row = 0
         while self.progress() < 1.0:
+            if self._stop:
+                return "interrupted"
             t0 = time.perf_counter()
-            lr = c.lr * self.plateau_scale * lr_factor(
+            lr = c.lr * self.lr_scale * lr_factor(
                 c.schedule, self.step, self.progress(), c.warmup_steps, c.min_lr_ratio)
             out = self.task.train_step(self.model)
-            for g in self.opt.param_groups:
-                g["lr"] = lr * out.lr_scale
-            self.epoch = out.epoch
             loss = out.loss
-            if not torch.isfinite(loss):
-                bad_in_row += 1
-                self.skipped += 1
-                log.warning("step %d: non-finite loss %s, step skipped", self.step, loss.item())
+            finite = bool(torch.isfinite(loss))
+            if finite:
+                loss.backward()
+                if c.clip_value > 0:
+                    torch.nn.utils.clip_grad_value_(params, c.clip_value)
+                gnorm = torch.nn.utils.clip_grad_norm_(
+                    params, c.clip_norm if c.clip_norm > 0 else math.inf)
+                finite = bool(torch.isfinite(gnorm))
+            if not finite:  # never let NaN/Inf reach the weights
                 self.opt.zero_grad(set_to_none=True)
-                if bad_in_row >= c.max_bad_steps:
-                    raise TrainingError(f"{bad_in_row} non-finite losses in a row; stopping "
-                                        "(lower --lr or raise clipping)")
-                continue
-            loss.backward()
-            if c.clip_value > 0:
-                torch.nn.utils.clip_grad_value_(params, c.clip_value)
-            gnorm = torch.nn.utils.clip_grad_norm_(
-                params, c.clip_norm if c.clip_norm > 0 else math.inf)
-            if not torch.isfinite(gnorm):
                 bad_in_row += 1
-                self.skipped += 1
-                log.warning("step %d: non-finite gradient norm, step skipped", self.step)
-                self.opt.zero_grad(set_to_none=True)
                 if bad_in_row >= c.max_bad_steps:
-                    raise TrainingError(f"{bad_in_row} non-finite gradients in a row; stopping")
+                    raise TrainingError(f"{bad_in_row} non-finite losses or gradients in a row; "
+                                        "stopping (lower --lr or raise clipping)")
+                self._on_nonfinite(loss)
                 continue
             bad_in_row = 0
+            for g in self.opt.param_groups:
+                g["lr"] = lr * out.lr_scale
             self.opt.step()
             self.opt.zero_grad(set_to_none=True)
             self.step += 1
+            self.epoch = out.epoch
             dt = time.perf_counter() - t0
             self.elapsed += dt
-            window["loss"] += loss.item()
-            window["n"] += 1
-            window["items"] += out.items
-            window["time"] += dt
-            window["gnorm"] += float(gnorm)
-            window["clipped"] += int(c.clip_norm > 0 and float(gnorm) > c.clip_norm)
+            window.add(loss.item(), out.items, dt, float(gnorm),
+                       c.clip_norm > 0 and float(gnorm) > c.clip_norm)
             if self.step % c.log_every == 0 or self.progress() >= 1.0:
-                n = window["n"]
-                self._emit("log", {
-                    "step": self.step, "epoch": round(self.epoch, 4),
-                    "elapsed": round(self.elapsed, 2), "lr": lr,
-                    "train_loss": window["loss"] / n,
-                    "items_per_s": window["items"] / max(window["time"], 1e-9),
-                    "grad_norm": window["gnorm"] / n, "clip_frac": window["clipped"] / n,
-                })
-                window = dict.fromkeys(window, 0) | {"loss": 0.0, "time": 0.0, "gnorm": 0.0}
-            if self.progress() < 1.0 and self._eval_due(last_eval_progress):
-                last_eval_progress = self.progress()
+                self._emit("log", {"step": self.step, "epoch": round(self.epoch, 4),
+                                   "elapsed": round(self.elapsed, 2), "lr": lr} | window.row())
+                window = _Window()
+            if self.progress() < 1.0 and self._eval_due():
+                self.last_eval_progress = self.progress()
                 if self._eval_and_checkpoint(final=False):
-                    stopped = "early_stop"
-                    break
-        self._eval_and_checkpoint(final=True)
-        summary = {"step": self.step, "elapsed": round(self.elapsed, 2), "epoch": self.epoch,
-                   "best_val_loss": self.best, "stopped": stopped,
-                   "skipped_steps": self.skipped} | {f"final_{k}": v for k, v in
-                                                     self.final_metrics.items()}
-        self._emit("end", summary)
-        return summary
+                    return "early_stop"
+            elif c.checkpoint_every and self.step % c.checkpoint_every == 0:
+                self.save("last")
+        return "budget"
+
+    def _on_nonfinite(self, loss) -> None:
+        self.skipped += 1
+        last = self.run_dir / "checkpoints" / "last.safetensors" if self.run_dir else None
+        if self.cfg.on_nonfinite == "rollback" and last is not None and last.is_file():
+            scale = self.lr_scale * self.cfg.rollback_lr_factor
+            counts = (self.rollbacks + 1, self.skipped)
+            self.resume(last)  # the counters below survive the rollback
+            self.lr_scale, (self.rollbacks, self.skipped) = scale, counts
+            log.warning("step %d: non-finite loss/gradient (%s); rolled back to %s with "
+                        "learning rate x%.3g", self.step, loss.item(), last, scale)
+        else:
+            log.warning("step %d: non-finite loss/gradient (%s); step skipped", self.step,
+                        loss.item())
 
     def _eval_and_checkpoint(self, final: bool) -> bool:
         """Evaluate, save last (and best) checkpoints; True when early stopping triggers."""
@@ -261,9 +323,30 @@ class Trainer:
         else:
             self.bad_evals += 1
             if self.cfg.schedule == "plateau" and self.bad_evals % self.cfg.plateau_patience == 0:
-                self.plateau_scale *= self.cfg.plateau_factor
+                self.lr_scale *= self.cfg.plateau_factor
         self._emit("eval", row)
         self.save("last")
         if improved:
             self.save("best")
         return bool(self.cfg.early_stop) and self.bad_evals >= self.cfg.early_stop
+
+
+class _Window:
+    """Training statistics between two log rows."""
+
+    def __init__(self):
+        self.loss = self.time = self.gnorm = 0.0
+        self.n = self.items = self.clipped = 0
+
+    def add(self, loss: float, items: int, dt: float, gnorm: float, clipped: bool) -> None:
+        self.loss += loss
+        self.n += 1
+        self.items += items
+        self.time += dt
+        self.gnorm += gnorm
+        self.clipped += int(clipped)
+
+    def row(self) -> dict:
+        n = max(self.n, 1)
+        return {"train_loss": self.loss / n, "items_per_s": self.items / max(self.time, 1e-9),
+                "grad_norm": self.gnorm / n, "clip_frac": self.clipped / n}

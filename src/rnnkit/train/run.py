@@ -63,3 +63,47 @@ def checkpoint_path(run: str | Path, which: str = "best") -> Path:
         if p.is_file():
             return p
     raise CheckpointError(f"{run}: no checkpoint found in {run / 'checkpoints'}")
+
+
+def require_task(run: str | Path, cfg: dict, *tasks: str) -> None:
+    """Raise when the run folder holds another task's model."""
+    if cfg.get("task") not in tasks:
+        from ..data.errors import DataError
+
+        want = " or ".join(repr(t) for t in tasks)
+        raise DataError(f"{run}: a {cfg.get('task')!r} run, not a {want} run")
+
+
+def resume_trainer(trainer, run: str | Path) -> None:
+    """Continue ``trainer`` from the run's last checkpoint; a run killed before its first
+    checkpoint starts over (its log rows are dropped)."""
+    last = Path(run) / "checkpoints" / "last.safetensors"
+    if last.is_file():
+        trainer.resume(last)
+    elif trainer.log is not None:
+        trainer.log.truncate_after(0)
+
+
+def load_weights(model, run: str | Path, which: str = "best") -> Path:
+    """Load the run's ``best`` (or ``last``) checkpoint into ``model``; returns its path."""
+    from .checkpoint import load_checkpoint
+
+    path = checkpoint_path(run, which)
+    ck = load_checkpoint(path)
+    try:
+        model.load_state_dict(ck["model"])
+    except RuntimeError as e:
+        raise CheckpointError(f"{path}: checkpoint does not fit the model in "
+                              f"{Path(run) / 'config.json'}: {e}") from None
+    return path
+
+
+def finish_run(trainer, run: str | Path, title: str = "") -> dict:
+    """Train to the end of the budget, then write ``summary.json`` and ``loss.png``."""
+    from .logs import plot_losses
+
+    run = Path(run)
+    summary = trainer.fit()
+    write_json(run / "summary.json", summary)
+    plot_losses(run / "log.csv", run / "loss.png", title=title)
+    return summary
