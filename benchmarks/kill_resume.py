@@ -76,7 +76,7 @@ def main(argv=None) -> int:
         subprocess.run(command(data, tmp / "ref", args.steps), env=env, check=True,
                        capture_output=True)
         ref_seconds = time.time() - t0
-        kills = resumes = corrupted = 0
+        kills = resumes = corrupted = during_save = 0
         out = tmp / "killed"
         while True:
             run = run_dir(out)
@@ -95,6 +95,8 @@ def main(argv=None) -> int:
                 proc.wait()
                 kills += 1
                 run = run_dir(out)
+                if run is not None and list((run / "checkpoints").glob(".*.tmp-*")):
+                    during_save += 1  # a temporary checkpoint file was being written
                 last = run / "checkpoints" / "last.safetensors" if run else None
                 if last is not None and last.exists():
                     try:
@@ -112,7 +114,8 @@ def main(argv=None) -> int:
         mismatched = [k for k in b if not torch.equal(a[k], b[k])]
         loss_mismatch = losses(run) != losses(ref)
     print(f"steps {args.steps}, uninterrupted run {ref_seconds:.1f}s")
-    print(f"kills {kills}, resumes {resumes}, corrupted checkpoints {corrupted}, "
+    print(f"kills {kills} ({during_save} during a checkpoint write), resumes {resumes}, "
+          f"corrupted checkpoints {corrupted}, "
           f"weight mismatches {len(mismatched)}, loss-curve mismatch {int(loss_mismatch)}")
     return 0 if not (corrupted or mismatched or loss_mismatch) else 1
 

@@ -28,7 +28,7 @@ from torch import Tensor
 
 from .kernels.common import map_state
 
-__all__ = ["beam_search", "filter_logits", "generate", "map_state", "select_state"]
+__all__ = ["beam_search", "filter_logits", "generate", "map_state", "rollout", "select_state"]
 
 State = Any  # None | Tensor | tuple / NamedTuple / list of State
 Step = Callable[[Tensor, State], tuple[Tensor, State]]
@@ -273,3 +273,31 @@ def beam_search(
         pool.sort(key=lambda hs: hs[1], reverse=True)
         results.append(pool[:n_best])
     return results
+
+
+@torch.no_grad()
+def rollout(predict: Callable[[Tensor], Tensor], context: Tensor, steps: int) -> Tensor:
+    """Autoregressive roll-out of real values: ``predict(window (B, C, K)) -> (B, h, K)``
+    gives the next ``h >= 1`` values; they are appended and the window slides by ``h`` until
+    ``steps`` values exist. Returns ``(B, steps, K)``.
+
+    >>> rollout(lambda w: w[:, -1:] + 1, torch.zeros(1, 3, 1), 4)[0, :, 0].tolist()
+    [1.0, 2.0, 3.0, 4.0]
+    """
+    if context.dim() != 3:
+        raise ValueError(f"context must be (B, C, K), found {tuple(context.shape)}")
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    C = context.size(1)
+    window, produced, n = context, [], 0
+    while n < steps:
+        y = predict(window)  # (B, h, K)
+        if y.dim() != 3 or y.size(0) != context.size(0) or y.size(1) < 1:
+            raise ValueError(f"predict must return (B, h, K) with h >= 1, found "
+                             f"{tuple(y.shape)}")
+        produced.append(y)
+        n += y.size(1)
+        window = torch.cat([window, y.to(window.dtype)], dim=1)[:, -C:]
+    if not produced:
+        return context.new_empty(context.size(0), 0, context.size(2))
+    return torch.cat(produced, dim=1)[:, :steps]

@@ -81,3 +81,29 @@ def test_hello_command(capsys):
     assert main(["hello"]) == 0
     out = capsys.readouterr().out
     assert "generated from 'h', feeding each prediction back: hello" in out
+
+
+def test_bpe_and_word_vocabularies(tmp_path, corpus, capsys):
+    for kind in ("bpe", "word"):
+        out = tmp_path / kind
+        assert main(["train", "lm", "--data", str(corpus), "--out", str(out), "--steps", "20",
+                     "--hidden", "32", "--embed", "16", "--batch-size", "2", "--chunk-len", "16",
+                     "--vocab", kind, "--vocab-size", "300", "--sample-length", "5"]) == 0
+        (run,) = out.iterdir()
+        assert json.loads((run / "vocab.json").read_text())["kind"] == kind
+        capsys.readouterr()
+        assert main(["eval", str(run), "--data", str(corpus)]) == 0
+        m = json.loads(capsys.readouterr().out)
+        assert m["tokens"] < len(TEXT) - 1  # fewer tokens than characters
+        assert m["bpc"] == pytest.approx(m["loss"] * m["tokens"] / m["chars"] / 0.6931, rel=1e-3)
+
+
+def test_checkpoint_not_matching_the_config_is_a_user_error(tmp_path, corpus, capsys):
+    run = _train(tmp_path, corpus)
+    cfg = json.loads((run / "config.json").read_text())
+    cfg["model"]["encoder"]["hidden"] = 64
+    (run / "config.json").write_text(json.dumps(cfg))
+    capsys.readouterr()
+    assert main(["sample", str(run), "--length", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "does not fit the model" in err and "Traceback" not in err

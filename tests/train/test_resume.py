@@ -177,3 +177,27 @@ def test_memory_stays_flat_on_a_long_stream():
     assert task.batcher.pos > 0
     growth_kib = peaks[300] - peaks[100]
     assert growth_kib < 20 * 1024, peaks  # < 20 MiB over 200 steps after warm-up
+
+
+def test_keeps_the_last_k_numbered_checkpoints(tmp_path):
+    model, task = lm_setup()
+    Trainer(model, task, TrainConfig(steps=30, checkpoint_every=5, keep_checkpoints=2,
+                                     eval_every=100), run_dir=tmp_path).fit()
+    names = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
+    assert names == ["best.safetensors", "last.safetensors", "step-00000025.safetensors",
+                     "step-00000030.safetensors"]
+    assert load_checkpoint(tmp_path / "checkpoints" / names[2])["trainer"]["step"] == 25
+
+
+def test_checkpoint_from_another_model_is_rejected(tmp_path):
+    import pytest
+
+    from rnnkit.train.checkpoint import CheckpointError
+
+    model, task = lm_setup()
+    Trainer(model, task, TrainConfig(steps=5), run_dir=tmp_path).fit()
+    other = LanguageModel(LMConfig(vocab_size=64, embed=8,
+                                   encoder=EncoderConfig(cell="gru", hidden=24)))
+    t = Trainer(other, task, TrainConfig(steps=5))
+    with pytest.raises(CheckpointError, match="another model"):
+        t.resume(tmp_path / "checkpoints" / "last.safetensors")

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from .base import GatedCell
+
+
+class GRUGates(NamedTuple):
+    """The activated gates of one GRU step, each (B, H): reset, update, candidate."""
+
+    r: Tensor
+    z: Tensor
+    n: Tensor
 
 
 class GRUCell(GatedCell):
@@ -45,13 +55,18 @@ class GRUCell(GatedCell):
 
     num_gates = 3
 
-    def step(self, x_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
+    def gates(self, x_t: Tensor, state: Tensor) -> GRUGates:
+        """The activated gates ``r, z`` and the candidate ``n`` of one step."""
         self._check_step(x_t, state)
         ax_r, ax_z, ax_n = F.linear(x_t, self.weight_ih, self.bias_ih).chunk(3, dim=1)
         ah_r, ah_z, ah_n = F.linear(state, self.weight_hh, self.bias_hh).chunk(3, dim=1)
         r = torch.sigmoid(ax_r + ah_r)
         z = torch.sigmoid(ax_z + ah_z)
         n = torch.tanh(ax_n + r * ah_n)
+        return GRUGates(r, z, n)
+
+    def step(self, x_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
+        r, z, n = self.gates(x_t, state)
         h = (1 - z) * n + z * state
         return h, h
 

@@ -18,6 +18,15 @@ class LSTMState(NamedTuple):
     c: Tensor
 
 
+class LSTMGates(NamedTuple):
+    """The activated gates of one LSTM step, each (B, H): input, forget, candidate, output."""
+
+    i: Tensor
+    f: Tensor
+    g: Tensor
+    o: Tensor
+
+
 class LSTMCell(GatedCell):
     r"""One step of the LSTM (Hochreiter & Schmidhuber 1997, with a forget gate).
 
@@ -60,13 +69,18 @@ class LSTMCell(GatedCell):
         z = torch.zeros(batch, self.hidden_size, device=device, dtype=dtype)
         return LSTMState(z, z.clone())
 
-    def step(self, x_t: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
+    def gates(self, x_t: Tensor, state: LSTMState) -> LSTMGates:
+        """The activated gates ``sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)`` of one step."""
         h, c = state
         self._check_step(x_t, h, c)
         a = F.linear(x_t, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh, self.bias_hh)
         i, f, g, o = a.chunk(4, dim=1)  # each (B, H)
-        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-        h = torch.sigmoid(o) * torch.tanh(c)
+        return LSTMGates(torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o))
+
+    def step(self, x_t: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
+        i, f, g, o = self.gates(x_t, state)
+        c = f * state.c + i * g
+        h = o * torch.tanh(c)
         return h, LSTMState(h, c)
 
     def kernel(self):

@@ -1,4 +1,6 @@
-"""``rnnkit eval RUN --data FILE``: loss, perplexity and bits/char on any text."""
+"""``rnnkit eval RUN --data FILE``: dispatches on the run's task. A language model: loss,
+perplexity and bits/char on any text; a classifier or tagger: accuracy, macro-F1, per-class
+scores and the confusion matrix (printed and saved as a PNG), chunk F1 for BIO tags."""
 
 from __future__ import annotations
 
@@ -7,15 +9,25 @@ def register(sub) -> None:
     p = sub.add_parser("eval", help="evaluate a trained model on a file")
     p.add_argument("run", metavar="RUN", help="run folder")
     p.add_argument("--data", required=True, help="text file or folder to evaluate on")
-    p.add_argument("--encoding", default="utf-8")
+    p.add_argument("--encoding", default=None,
+                   help="text encoding (default: utf-8 for a language model, else training's)")
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--plot", default=None, help="classify/tag: confusion-matrix PNG path "
+                   "(default: RUN/eval-NAME-confusion.png)")
+    p.add_argument("--json", action="store_true", help="classify/tag: print the report as JSON")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from ..tasks.lm_run import eval_lm_file
+    from ..train.run import read_config
     from .main import print_json
 
-    m = eval_lm_file(args.run, args.data, args.encoding, args.batch_size)
+    task = read_config(args.run).get("task")
+    if task in ("classify", "tag"):  # dispatch on the run's task
+        from . import classify_cmd, tag_cmd
+
+        return (classify_cmd if task == "classify" else tag_cmd).run_eval(args)
+    m = eval_lm_file(args.run, args.data, args.encoding or "utf-8", args.batch_size)
     print_json({k: round(v, 5) if isinstance(v, float) else v for k, v in m.items()})
     return 0

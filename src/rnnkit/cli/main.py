@@ -2,8 +2,17 @@
 
     rnnkit train lm [--data FILE] [--cell lstm|gru|rnn] [--hidden N] [--layers N] [--minutes M]
     rnnkit sample RUN [--prime TEXT] [--temperature T] [--top-k K] [--top-p P] [--length N]
+    rnnkit train classify --data FILE_OR_FOLDER [--text-col C] [--label-col C] [--dev FILE]
+    rnnkit train tag --data train.conllu [--dev dev.conllu] [--column upos]
+    rnnkit predict RUN [FILE|-]
     rnnkit eval RUN --data FILE
     rnnkit hello
+    rnnkit bench longlag [--task adding|copy] [--T 50,100,200] [--cells rnn,lstm,gru]
+    rnnkit viz RUN [--text FILE] [-o report.html]
+    rnnkit diagnose RUN [--text FILE] [-o DIR]
+    rnnkit train series-classify --data X_TRAIN.ts [--dev X_TEST.ts]
+    rnnkit train forecast --data FILE.csv --time-col Date --target Passengers --horizon 12
+    rnnkit forecast RUN [--data FILE] [--horizon N]
 """
 
 from __future__ import annotations
@@ -22,7 +31,17 @@ class UserError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import eval_cmd, hello_cmd, sample_cmd, train_cmd
+    from . import (
+        bench_cmd,
+        diagnose_cmd,
+        eval_cmd,
+        hello_cmd,
+        predict_cmd,
+        sample_cmd,
+        series_cmd,
+        train_cmd,
+        viz_cmd,
+    )
 
     p = argparse.ArgumentParser(
         prog="rnnkit", description="Recurrent neural networks: train, sample, evaluate, inspect.")
@@ -30,8 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     train_cmd.register(sub)
     sample_cmd.register(sub)
+    predict_cmd.register(sub)
     eval_cmd.register(sub)
     hello_cmd.register(sub)
+    bench_cmd.register(sub)
+    viz_cmd.register(sub)
+    diagnose_cmd.register(sub)
+    series_cmd.register(sub)
     return p
 
 

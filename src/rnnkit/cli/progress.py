@@ -50,8 +50,8 @@ class Progress:
                 self.stream.write(line + "\n")
         elif event == "eval":
             self.last_val = row.get("val_loss")
-            extra = "".join(f" | {k[4:]} {row[k]:.3f}" for k in ("val_ppl", "val_bpc")
-                            if k in row)
+            keys = ("val_ppl", "val_bpc", "val_acc", "val_macro_f1", "val_chunk_f1")
+            extra = "".join(f" | {k[4:]} {row[k]:.3f}" for k in keys if k in row)
             tag = "final validation" if row.get("final") else "validation"
             prefix = "\r\033[K" if self.tty else ""
             self.stream.write(f"{prefix}{tag} @ step {row['step']}: loss {row['val_loss']:.4f}"

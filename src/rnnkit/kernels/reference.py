@@ -6,17 +6,25 @@ kernel (cells users write).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
 from .common import map_state
 
 
-def reference_sequence(cell, x: Tensor, state, lengths: Tensor | None = None):
+def reference_sequence(cell, x: Tensor, state, lengths: Tensor | None = None,
+                       step_hook: Callable | None = None):
     """Unroll ``cell`` over x (T, B, I) from ``state``.
 
     Returns ``(outputs (T, B, H), final_state)``. With ``lengths`` (B,), a row's state stops
     changing after its last valid step, so the final state is each row's own last state.
+
+    ``step_hook(t, x_t, prev_state, h_t, state)``, when given, is called after every step with
+    the step's input (B, I), the state it started from, its output h_t (B, H) and the new state:
+    the tensors of the autograd graph themselves, so a diagnostic can take gradients with respect
+    to them (see :mod:`rnnkit.diagnostics`). Its return value is ignored.
     """
     T = x.shape[0]
     valid = None
@@ -28,6 +36,8 @@ def reference_sequence(cell, x: Tensor, state, lengths: Tensor | None = None):
         if valid is not None:
             keep = valid[t]
             new = map_state(lambda n, o, k=keep: torch.where(_rows(k, n), n, o), new, state)
+        if step_hook is not None:
+            step_hook(t, x_t, state, y, new)
         state = new
         outputs.append(y)
     return torch.stack(outputs, 0), state

@@ -17,7 +17,8 @@ State dict keys follow torch.nn (``weight_ih_l0``, ``bias_hh_l1_reverse``...), s
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -114,6 +115,7 @@ class Recurrent(nn.Module):
         self.num_directions = D
         self.dropout = float(dropout)
         self.backend = backend
+        self._step_hook = None  # set by observe_steps() while a diagnostic watches every step
         self.register_state_dict_post_hook(_to_torch_names)
         self.register_load_state_dict_pre_hook(_from_torch_names)
 
@@ -139,6 +141,8 @@ class Recurrent(nn.Module):
     # -----------------------------------------------------------------------------------------
     def resolve_backend(self, device: torch.device) -> str:
         """The backend a forward on ``device`` uses."""
+        if self._step_hook is not None:
+            return "reference"  # only the reference loop has per-step tensors to show
         has_kernel = all(getattr(c, "kernel", lambda: None)() is not None for c in self.cells)
         if self.backend == "auto":
             if has_kernel and _torch_mode(self) is not None and device.type == "cuda":
@@ -155,6 +159,22 @@ class Recurrent(nn.Module):
                 f"LSTMCell or GRUCell; got {type(self.cells[0]).__name__}"
             )
         return self.backend
+
+    @contextmanager
+    def observe_steps(self, hook: Callable) -> Iterator[Recurrent]:
+        """Within the block, run on the reference path and call
+        ``hook(k, t, x_t, prev_state, h_t, state)`` after every step of every cell: ``k`` is
+        the cell's index ``layer * D + direction``, ``t`` the step in that cell's own order (the
+        reverse direction starts at the end), the tensors are those of the autograd graph.
+        Used by :mod:`rnnkit.diagnostics`; the kernels keep no per-step tensors to show.
+        """
+        if self._step_hook is not None:
+            raise RuntimeError("observe_steps() blocks on one layer cannot be nested")
+        self._step_hook = hook
+        try:
+            yield self
+        finally:
+            self._step_hook = None
 
     def initial_state(self, batch: int, device=None, dtype=None) -> Any:
         """Zero state with leaves (L*D, B, ...)."""
@@ -186,7 +206,8 @@ class Recurrent(nn.Module):
             for d in range(D):
                 k = layer * D + d
                 inp = seq if d == 0 else _reverse(seq, rev_index)
-                out, fin = _run_cell(self.cells[k], inp, states[k], lengths, backend)
+                hook = None if self._step_hook is None else _bind_hook(self._step_hook, k)
+                out, fin = _run_cell(self.cells[k], inp, states[k], lengths, backend, hook)
                 outs.append(out if d == 0 else _reverse(out, rev_index))
                 finals.append(fin)
             seq = outs[0] if D == 1 else torch.cat(outs, dim=2)  # (T, B, D*H)
@@ -265,11 +286,15 @@ class Recurrent(nn.Module):
         return [map_state(lambda s, k=k: s[k], state) for k in range(n)]
 
 
-def _run_cell(cell, x, state, lengths, backend):
+def _run_cell(cell, x, state, lengths, backend, step_hook=None):
     if backend == "kernel":
         outputs, states_all = cell.kernel()(cell, x, state)
         return outputs, gather_last(states_all, lengths)
-    return reference_sequence(cell, x, state, lengths)
+    return reference_sequence(cell, x, state, lengths, step_hook)
+
+
+def _bind_hook(hook, k: int):
+    return lambda t, x_t, prev, h, new: hook(k, t, x_t, prev, h, new)
 
 
 def _reverse_index(T: int, B: int, lengths: Tensor | None, device) -> Tensor | None:

@@ -33,6 +33,7 @@ from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .logs import MetricsLog
 from .schedule import lr_factor
 from .task import Task
+from .watch import GradNormWatch
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,8 @@ class Trainer:
     """Train ``model`` on ``task`` under ``cfg``, writing checkpoints and logs to ``run_dir``.
 
     ``meta`` (JSON-able: resolved config, vocabulary...) is stored in every checkpoint.
-    ``callbacks`` receive ``(event, row)`` with event in {"log", "eval", "end"}.
+    ``callbacks`` receive ``(event, row)`` with event in {"log", "eval", "end"}; a
+    :class:`~rnnkit.train.watch.GradNormWatch` is always installed first.
     """
 
     def __init__(self, model: nn.Module, task: Task, cfg: TrainConfig,
@@ -108,7 +110,8 @@ class Trainer:
         self.model, self.task, self.cfg = model, task, cfg
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.meta = meta or {}
-        self.callbacks = callbacks or []
+        # Every run watches its gradient norms and warns when they explode.
+        self.callbacks = [GradNormWatch(), *(callbacks or [])]
         self.opt = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr,
                                      betas=(0.9, cfg.beta2))
         self.step = 0
@@ -179,6 +182,8 @@ class Trainer:
     def resume(self, path: str | Path) -> None:
         """Restore everything from a checkpoint written by :meth:`save`."""
         ck = load_checkpoint(path)
+        for stale in Path(path).parent.glob(".*.tmp-*"):  # a save cut short by a kill
+            stale.unlink(missing_ok=True)
         try:
             self.model.load_state_dict(ck["model"])
             self.opt.load_state_dict(ck["optimizer"])

@@ -1,0 +1,122 @@
+"""Sentence polarity (rt-polarity / MR, Pang & Lee 2005): many-to-one classification quality.
+
+No pretrained vectors (compare with Kim 2014's CNN-rand, 76.1% 10-fold accuracy). The split is
+the fixed fold rule of ../shared/data/rt-polarity/SOURCE.md: within each file, line i (0-based)
+is in fold i % 10; fold k is the test set, fold (k+1) % 10 the validation set (for the best
+checkpoint), the other 8 folds the training set. ``--folds 0,1,...`` runs several folds.
+
+The data are written as TSV files and trained through the public library calls the CLI uses
+(``train_classifier``, ``eval_classifier_file``), so this measures what ``rnnkit train
+classify`` gives.
+
+    python benchmarks/classify_rt.py --folds 0
+    python benchmarks/classify_rt.py --folds 0,1,2,3,4,5,6,7,8,9 --epochs 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from rnnkit.data.tables import read_examples
+from rnnkit.tasks.classify import ClassifierConfig
+from rnnkit.tasks.classify_run import ClassifyDataConfig, eval_classifier_file, train_classifier
+from rnnkit.tasks.encoder import EncoderConfig
+from rnnkit.train.loop import TrainConfig
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rt-polarity"
+
+
+def write_folds(data: Path, fold: int, folder: Path) -> dict[str, Path]:
+    examples = read_examples(data, encoding="latin-1")
+    parts: dict[str, list] = {"train": [], "dev": [], "test": []}
+    for e in examples:
+        k = (e.line - 1) % 10
+        parts["test" if k == fold else "dev" if k == (fold + 1) % 10 else "train"].append(e)
+    paths = {}
+    for name, rows in parts.items():
+        paths[name] = folder / f"{name}.tsv"
+        with open(paths[name], "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f, delimiter="\t")
+            w.writerow(["text", "label"])
+            w.writerows([e.text, e.label] for e in rows)
+    return paths
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", default=str(DATA))
+    p.add_argument("--folds", default="0", help="comma-separated test folds (0-9)")
+    p.add_argument("--cell", default="lstm")
+    p.add_argument("--hidden", type=int, default=128)
+    p.add_argument("--embed", type=int, default=128)
+    p.add_argument("--embed-init", type=float, default=0.05)
+    p.add_argument("--pooling", default="max")
+    p.add_argument("--embed-dropout", type=float, default=0.3)
+    p.add_argument("--out-dropout", type=float, default=0.5)
+    p.add_argument("--word-dropout", type=float, default=0.0)
+    p.add_argument("--min-freq", type=int, default=1)
+    p.add_argument("--epochs", type=float, default=4)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--weight-decay", type=float, default=0.01)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--backend", default="auto")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="keep the run folders here (default: temporary)")
+    args = p.parse_args(argv)
+    if not Path(args.data).is_dir():
+        print(f"skipped: {args.data} not found", file=sys.stderr)
+        return 0
+    torch.set_num_threads(args.threads)
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(args.out) if args.out else Path(tmp) / "runs"
+        for fold in [int(k) for k in args.folds.split(",")]:
+            folder = Path(tmp) / f"fold{fold}"
+            folder.mkdir()
+            paths = write_folds(Path(args.data), fold, folder)
+            data = ClassifyDataConfig(data=str(paths["train"]), dev=str(paths["dev"]),
+                                      tokenizer="whitespace", min_freq=args.min_freq,
+                                      batch_size=args.batch_size, word_dropout=args.word_dropout)
+            enc = EncoderConfig(cell=args.cell, hidden=args.hidden, bidirectional=True,
+                                backend=args.backend)
+            model = ClassifierConfig(embed=args.embed, embed_init=args.embed_init, encoder=enc,
+                                     pooling=args.pooling,
+                                     embed_dropout=args.embed_dropout,
+                                     out_dropout=args.out_dropout)
+            n_train = sum(1 for _ in open(paths["train"])) - 1
+            steps_per_epoch = -(-n_train // args.batch_size)
+            train = TrainConfig(lr=args.lr, epochs=args.epochs, weight_decay=args.weight_decay,
+                                warmup_steps=50, eval_every=max(1, steps_per_epoch // 2),
+                                log_every=50, seed=args.seed)
+            t0 = time.perf_counter()
+            run = train_classifier(data, model, train, out=out)
+            wall = time.perf_counter() - t0
+            test = eval_classifier_file(run, paths["test"])
+            dev = json.loads((run / "dev_report.json").read_text())
+            summary = json.loads((run / "summary.json").read_text())
+            row = {"fold": fold, "test_acc": test["accuracy"], "test_macro_f1": test["macro_f1"],
+                   "dev_acc": dev["accuracy"], "n_test": test["n"], "steps": summary["step"],
+                   "train_s": summary["elapsed"], "wall_s": round(wall, 1)}
+            results.append(row)
+            print(json.dumps(row), flush=True)
+    accs = [r["test_acc"] for r in results]
+    print(f"rt-polarity folds {args.folds}: test accuracy mean {statistics.mean(accs):.4f}"
+          + (f" (std {statistics.stdev(accs):.4f})" if len(accs) > 1 else "")
+          + f"; {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+          f"{args.threads} threads")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Forecasting Airline (monthly passengers 1949-1960) with the last 12 months held out:
+rnnkit's recurrent forecaster next to the seasonal naive forecast, statsmodels' Holt-Winters
+exponential smoothing and the "airline" SARIMA(0,1,1)(0,1,1)12 on log values.
+
+    OMP_NUM_THREADS=1 python benchmarks/series_forecast.py --data ../shared/data/timeseries \
+        [--seeds 0,1,2] [--steps 400]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from rnnkit.data.series import read_series
+from rnnkit.tasks.encoder import EncoderConfig
+from rnnkit.tasks.forecast_metrics import forecast_report, seasonal_naive
+from rnnkit.tasks.series import ForecasterConfig
+from rnnkit.tasks.series_run import ForecastDataConfig, train_forecaster
+from rnnkit.train.loop import TrainConfig
+
+H, M = 12, 12
+
+
+def ours(path: str, seed: int, steps: int) -> np.ndarray:
+    data = ForecastDataConfig(data=path, time_col="Date", target="Passengers", season=M,
+                              transform="log", holdout=H)
+    model = ForecasterConfig(context=24, horizon=H, encoder=EncoderConfig(hidden=64))
+    with tempfile.TemporaryDirectory() as out:
+        run = train_forecaster(data, model, TrainConfig(steps=steps, seed=seed), out=out)
+        return np.asarray(json.loads((run / "test_report.json").read_text())["forecast"][0])
+
+
+def peers(train: np.ndarray) -> dict[str, tuple[np.ndarray, float]]:
+    out = {}
+    t0 = time.perf_counter()
+    out["seasonal naive"] = (seasonal_naive(train, H, M), time.perf_counter() - t0)
+    try:
+        import warnings
+
+        from statsmodels.tsa.holtwinters import ExponentialSmoothing
+        from statsmodels.tsa.statespace.sarimax import SARIMAX
+    except ImportError:
+        return out
+    warnings.filterwarnings("ignore")
+    t0 = time.perf_counter()
+    es = ExponentialSmoothing(train, trend="add", seasonal="mul", seasonal_periods=M).fit()
+    out["Holt-Winters (add. trend, mult. season)"] = (es.forecast(H), time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    ar = SARIMAX(np.log(train), order=(0, 1, 1), seasonal_order=(0, 1, 1, M)).fit(disp=False)
+    out["SARIMA(0,1,1)(0,1,1)12, log"] = (np.exp(ar.forecast(H)), time.perf_counter() - t0)
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", default="../shared/data/timeseries")
+    p.add_argument("--seeds", default="0,1,2")
+    p.add_argument("--steps", type=int, default=400)
+    args = p.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    torch.set_num_threads(1)
+    path = str(Path(args.data) / "Airline" / "Airline.csv")
+    y = read_series(path, value_cols=["Passengers"], time_col="Date").series[0][:, 0]
+    train, test = y[:-H].astype(np.float64), y[-H:].astype(np.float64)
+    rows = []
+    for seed in args.seeds.split(","):
+        t0 = time.perf_counter()
+        f = ours(path, int(seed), args.steps)[:, 0]
+        rows.append((f"rnnkit LSTM, seed {seed}", f, time.perf_counter() - t0))
+    mean_f = np.mean([r[1] for r in rows], axis=0)
+    rows.append(("rnnkit LSTM, mean of the seeds' forecasts", mean_f, 0.0))
+    rows += [(k, np.asarray(v), t) for k, (v, t) in peers(train).items()]
+    print("| method | MAE | RMSE | sMAPE % | MASE (m=12) | wall s |")
+    print("|---|---|---|---|---|---|")
+    for name, f, t in rows:
+        r = forecast_report(test, f, train, M)
+        print(f"| {name} | {r['mae']:.2f} | {r['rmse']:.2f} | {r['smape']:.2f} | "
+              f"{r['mase']:.3f} | {t:.1f} |")
+
+
+if __name__ == "__main__":
+    main()

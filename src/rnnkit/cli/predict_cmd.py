@@ -1,0 +1,52 @@
+"""``rnnkit predict RUN [FILE|-]``: label texts or tag sentences with a trained model.
+
+Dispatches on the run's ``config.json`` "task": ``classify`` prints ``label<TAB>probability``
+per input line, ``tag`` prints the tags of each sentence.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "predict", help="label texts (classify runs) or tag sentences (tag runs)",
+        description="Read one text (classify) or one whitespace-tokenised sentence (tag) per "
+        "line from FILE or standard input. A classifier also reads CSV/TSV/JSONL files (the "
+        "training text column, or --text-col); a tagger also reads CoNLL-U files.")
+    p.add_argument("run", metavar="RUN", help="run folder of `rnnkit train classify|tag`")
+    p.add_argument("input", metavar="FILE", nargs="?", default="-",
+                   help="input file, or - for standard input (default)")
+    p.add_argument("--format", default="auto",
+                   help="input format: auto | lines | csv | tsv | jsonl (classify) | conllu | "
+                   "columns (tag); auto: from the suffix, plain text as lines")
+    p.add_argument("--text-col", default=None,
+                   help="classify, CSV/TSV/JSONL input: the text column (default: training's)")
+    p.add_argument("--words", action="store_true", help="tag: print word/TAG pairs")
+    p.add_argument("--encoding", default=None, help="input encoding (default: training's)")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--checkpoint", choices=["best", "last"], default="best")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..train.run import read_config
+    from . import classify_cmd, tag_cmd
+    from .main import UserError
+
+    task = read_config(args.run).get("task")
+
+    def read_input(encoding: str) -> list[str]:
+        if args.input == "-":
+            return sys.stdin.read().splitlines()
+        from ..data.lines import read_lines
+
+        return read_lines(args.input, encoding)
+
+    if task == "classify":
+        return classify_cmd.run_predict(args, read_input)
+    if task == "tag":
+        return tag_cmd.run_predict(args, read_input)
+    raise UserError(f"{args.run}: a {task!r} run; predict works on classify and tag runs "
+                    "(for a language model use `rnnkit sample`)")

@@ -1,0 +1,163 @@
+"""The sequence classifier head (many-to-one): tokens in, one label out.
+
+    tokens (B, T), lengths (B,) -> embedding (B, T, E) -> dropout
+        -> (bi)directional recurrent encoder (B, T, D*H)       (padded steps are zero)
+        -> pooling over the valid steps (B, D*H) -> dropout -> linear (B, C)
+
+Training runs through the one loop (:class:`rnnkit.train.loop.Trainer`) with
+:class:`ClassifyTask`: length-bucketed batches, cross-entropy with optional class weights,
+optional word dropout (tokens replaced by ``<unk>`` so its embedding learns something).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..data.batching import BucketBatcher, eval_batches, pad
+from ..train.task import StepOutput, Task
+from .encoder import EncoderConfig, build_encoder
+from .metrics import classification_report
+from .pooling import POOLINGS, Pooling
+
+
+def _encoder_defaults() -> EncoderConfig:
+    return EncoderConfig(hidden=128, bidirectional=True)
+
+
+@dataclass
+class ClassifierConfig:
+    vocab_size: int = 0  # V, set from the vocabulary
+    num_classes: int = 0  # C, set from the labels
+    embed: int = 128  # E, embedding size (the vectors' size when --vectors is given)
+    embed_init: float = 0.05  # embeddings start uniform in [-a, a] (0: torch's N(0, 1))
+    encoder: EncoderConfig = field(default_factory=_encoder_defaults)
+    pooling: str = "max"  # last | mean | max | attention (over the valid steps only)
+    attention_size: int = 64  # hidden size of the attention scorer
+    embed_dropout: float = 0.3  # dropout on the embeddings
+    out_dropout: float = 0.5  # dropout on the pooled vector before the output layer
+
+    def validate(self) -> None:
+        if self.vocab_size < 1 or self.num_classes < 2:
+            raise ValueError(f"need vocab_size >= 1 and num_classes >= 2, got "
+                             f"{self.vocab_size} and {self.num_classes}")
+        if self.pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
+
+
+class Classifier(nn.Module):
+    """``forward(tokens (B, T), lengths (B,)) -> logits (B, C)``."""
+
+    def __init__(self, cfg: ClassifierConfig):
+        super().__init__()
+        cfg.validate()
+        self.cfg = cfg
+        self.embedding = nn.Embedding(cfg.vocab_size, cfg.embed)
+        if cfg.embed_init > 0:  # small: Adam moves a row by about lr per update (see tag.py)
+            nn.init.uniform_(self.embedding.weight, -cfg.embed_init, cfg.embed_init)
+        self.encoder = build_encoder(cfg.encoder, cfg.embed)
+        D = 2 if cfg.encoder.bidirectional else 1
+        self.pooling = Pooling(cfg.pooling, D * cfg.encoder.hidden, D, cfg.attention_size)
+        self.embed_dropout = nn.Dropout(cfg.embed_dropout)
+        self.out_dropout = nn.Dropout(cfg.out_dropout)
+        self.output = nn.Linear(D * cfg.encoder.hidden, cfg.num_classes)
+
+    def features(self, tokens: Tensor, lengths: Tensor) -> Tensor:
+        """The pooled vector, (B, D*H)."""
+        x = self.embed_dropout(self.embedding(tokens))  # (B, T, E)
+        out, _ = self.encoder(x, lengths=lengths)  # (B, T, D*H)
+        return self.pooling(out, lengths)
+
+    def forward(self, tokens: Tensor, lengths: Tensor) -> Tensor:
+        return self.output(self.out_dropout(self.features(tokens, lengths)))  # (B, C)
+
+
+def class_weights(labels: Sequence[int], num_classes: int, spec: str) -> Tensor | None:
+    """Loss weights per class: ``none``; ``balanced`` (n / (C * count), as scikit-learn); or
+    ``w1,w2,...`` in label order."""
+    spec = (spec or "none").strip()
+    if spec == "none":
+        return None
+    if spec == "balanced":
+        counts = torch.bincount(torch.as_tensor(list(labels)), minlength=num_classes).double()
+        return (len(labels) / (num_classes * counts.clamp_min(1))).float()
+    try:
+        w = [float(x) for x in spec.split(",")]
+    except ValueError:
+        raise ValueError(f"class weights must be none, balanced or comma-separated numbers; "
+                         f"got {spec!r}") from None
+    if len(w) != num_classes or min(w) < 0:
+        raise ValueError(f"give {num_classes} non-negative class weights (one per label, in "
+                         f"sorted label order), got {spec!r}")
+    return torch.tensor(w)
+
+
+def word_dropout(x: Tensor, p: float, unk_id: int, gen: torch.Generator) -> Tensor:
+    """Replace each token by ``unk_id`` with probability ``p`` (training only)."""
+    if p <= 0:
+        return x
+    drop = torch.rand(x.shape, generator=gen) < p
+    return x.masked_fill(drop, unk_id)
+
+
+@torch.no_grad()
+def predict_proba(model: Classifier, seqs: Sequence[Sequence[int]],
+                  batch_size: int = 128) -> Tensor:
+    """Class probabilities (N, C), in the order of ``seqs``."""
+    was_training = model.training
+    model.eval()
+    out = torch.empty(len(seqs), model.cfg.num_classes)
+    for idx in eval_batches([len(s) for s in seqs], batch_size):
+        x, lengths = pad([seqs[i] for i in idx])
+        out[idx] = torch.softmax(model(x, lengths).float(), dim=1)
+    model.train(was_training)
+    return out
+
+
+class ClassifyTask(Task):
+    """Labelled token sequences for :class:`Classifier`, through the one training loop."""
+
+    items_name = "sequences"
+
+    def __init__(self, train: Sequence[Sequence[int]], train_labels: Sequence[int],
+                 dev: Sequence[Sequence[int]], dev_labels: Sequence[int],
+                 label_names: Sequence[str], batch_size: int = 32, seed: int = 0,
+                 weights: Tensor | None = None, word_dropout: float = 0.0,
+                 unk_id: int | None = 0, eval_batch_size: int = 256):
+        if word_dropout > 0 and unk_id is None:
+            raise ValueError("word dropout needs a vocabulary with an <unk> id (not BPE)")
+        self.train, self.train_labels = list(train), torch.as_tensor(list(train_labels))
+        self.dev, self.dev_labels = list(dev), list(dev_labels)
+        self.label_names = list(label_names)
+        self.batcher = BucketBatcher([len(s) for s in self.train], batch_size, seed)
+        self.weights, self.word_dropout, self.unk_id = weights, word_dropout, unk_id
+        self.gen = torch.Generator().manual_seed(seed + 1)
+        self.eval_batch_size = eval_batch_size
+
+    def train_step(self, model: Classifier) -> StepOutput:
+        idx = next(self.batcher)
+        x, lengths = pad([self.train[i] for i in idx])
+        x = word_dropout(x, self.word_dropout, self.unk_id or 0, self.gen)
+        logits = model(x, lengths)  # (B, C)
+        w = None if self.weights is None else self.weights.to(logits.dtype)
+        loss = F.cross_entropy(logits, self.train_labels[idx], weight=w)
+        return StepOutput(loss, len(idx), 1.0, self.batcher.epochs_done)
+
+    def evaluate(self, model: Classifier, max_items: int | None = None) -> dict:
+        n = len(self.dev) if max_items is None else min(len(self.dev), max_items)
+        probs = predict_proba(model, self.dev[:n], self.eval_batch_size)
+        gold = torch.as_tensor(self.dev_labels[:n])
+        loss = F.nll_loss(probs.clamp_min(1e-12).log(), gold).item()
+        report = classification_report(gold.tolist(), probs.argmax(1).tolist(), self.label_names)
+        return {"loss": loss, "acc": report["accuracy"], "macro_f1": report["macro_f1"]}
+
+    def state_dict(self) -> dict:
+        return {"batcher": self.batcher.state_dict(), "gen": self.gen.get_state()}
+
+    def load_state_dict(self, d: dict) -> None:
+        self.batcher.load_state_dict(d["batcher"])
+        self.gen.set_state(d["gen"])

@@ -1,0 +1,220 @@
+"""Sequence classification end to end as library calls (``rnnkit train classify``,
+``rnnkit predict``, ``rnnkit eval`` are thin layers over these).
+
+The run folder is the language model's (:mod:`rnnkit.train.run`), plus ``labels.json``, the
+validation report ``dev_report.json`` and its confusion matrix ``confusion.png``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from .. import __version__
+from ..data import DataError, Vocab
+from ..data.batching import split_indices
+from ..data.tables import TextExample, read_examples
+from ..data.tokens import TOKENIZERS, LabelVocab, build_text_vocab
+from ..data.vectors import load_vectors, vector_dim
+from ..train.loop import TrainConfig, Trainer
+from ..train.run import (
+    finish_run,
+    load_weights,
+    new_run_dir,
+    read_config,
+    require_task,
+    resume_trainer,
+    write_json,
+)
+from .classify import Classifier, ClassifierConfig, ClassifyTask, class_weights, predict_proba
+from .encoder import EncoderConfig
+from .metrics import classification_report, plot_confusion
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ClassifyDataConfig:
+    data: str = ""  # training data: a CSV/TSV/JSONL file, or a folder with one file per label
+    dev: str | None = None  # validation data (default: a seeded dev_fraction of --data)
+    dev_fraction: float = 0.1  # share of --data held out for validation when --dev is not given
+    format: str = "auto"  # auto | csv | tsv | jsonl | folder (auto: from the suffix)
+    text_col: str = "text"  # text column: a header name or JSON key, or a 0-based index
+    label_col: str = "label"  # label column: a header name or JSON key, or a 0-based index
+    header: bool | None = None  # CSV/TSV: first row names the columns (default: if a col is named)
+    encoding: str = "utf-8"  # text encoding of the files (rt-polarity: latin-1)
+    tokenizer: str = "regex"  # whitespace | regex | char | bpe
+    lowercase: bool = False  # lowercase texts before tokenising
+    min_freq: int = 1  # tokens seen fewer times in training map to <unk>
+    max_vocab: int = 0  # at most this many token ids, <unk> included (0: no limit)
+    bpe_size: int = 4000  # BPE vocabulary size (tokenizer bpe)
+    max_len: int = 0  # keep the first N tokens of each text (0: all)
+    vectors: str | None = None  # GloVe / word2vec text file to initialise the embeddings
+    batch_size: int = 32  # B, sequences per batch (batched by similar length)
+    word_dropout: float = 0.0  # training: replace a token by <unk> with this probability
+    class_weights: str = "none"  # none | balanced | w1,w2,... (in sorted label order)
+
+    def validate(self) -> None:
+        if not self.data:
+            raise ValueError("give the training data (--data FILE_OR_FOLDER)")
+        if self.tokenizer not in TOKENIZERS:
+            raise ValueError(f"tokenizer must be one of {TOKENIZERS}, got {self.tokenizer!r}")
+        if self.vectors and self.tokenizer == "bpe":
+            raise ValueError("--vectors needs word tokens (tokenizer whitespace or regex), "
+                             "not bpe")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+
+
+def read_labelled(cfg: ClassifyDataConfig, path: str, labels: bool = True) -> list[TextExample]:
+    return read_examples(path, cfg.format, cfg.text_col, cfg.label_col if labels else None,
+                         cfg.header, cfg.encoding)
+
+
+def load_splits(cfg: ClassifyDataConfig, seed: int) -> tuple[list, list]:
+    """(train examples, validation examples)."""
+    examples = read_labelled(cfg, cfg.data)
+    if cfg.dev:
+        return examples, read_labelled(cfg, cfg.dev)
+    rest, held = split_indices(len(examples), cfg.dev_fraction, seed)
+    log.info("validation: %d of %d examples of %s (seed %d)", len(held), len(examples),
+             cfg.data, seed)
+    return [examples[i] for i in rest], [examples[i] for i in held]
+
+
+def encode_texts(vocab: Vocab, texts: Sequence[str], lowercase: bool = False,
+                 max_len: int = 0) -> list[list[int]]:
+    """Token ids per text (at least one: an all-unknown text is one ``<unk>``)."""
+    out = []
+    for t in texts:
+        ids = vocab.encode(t.lower() if lowercase else t) or [vocab.unk_id or 0]
+        out.append(ids[:max_len] if max_len else ids)
+    return out
+
+
+def label_ids(labels: LabelVocab, examples: Sequence[TextExample]) -> list[int]:
+    """Label ids; a label not seen in training is a DataError naming file and line."""
+    return [labels.index(e.label, e.path, e.line) for e in examples]
+
+
+def config_from_dict(cfg: dict) -> tuple[ClassifyDataConfig, ClassifierConfig, TrainConfig]:
+    m = dict(cfg["model"])
+    m["encoder"] = EncoderConfig(**m["encoder"])
+    return ClassifyDataConfig(**cfg["data"]), ClassifierConfig(**m), TrainConfig(**cfg["train"])
+
+
+def train_classifier(data: ClassifyDataConfig, model_cfg: ClassifierConfig, train: TrainConfig,
+                     out: str | Path = "runs", resume: str | Path | None = None,
+                     callbacks: list[Callable[[str, dict], None]] | None = None) -> Path:
+    """Train a classifier; returns the run folder. ``resume`` continues a run folder."""
+    if resume is not None:
+        run = Path(resume)
+        cfg = read_config(run)
+        require_task(run, cfg, "classify")
+        data, model_cfg, train = config_from_dict(cfg)
+    data.validate()
+    train.validate()
+    train_ex, dev_ex = load_splits(data, train.seed)
+    if resume is not None:
+        vocab, labels = Vocab.load(run / "vocab.json"), LabelVocab.load(run / "labels.json")
+    else:
+        labels = LabelVocab.build(e.label for e in train_ex)
+        if len(labels) < 2:
+            raise DataError(f"only one label ({labels.itos[0]!r}) in the training data; a "
+                            "classifier needs at least two", path=data.data)
+        vocab = build_text_vocab([e.text.lower() if data.lowercase else e.text
+                                  for e in train_ex], data.tokenizer, data.min_freq,
+                                 data.max_vocab, data.bpe_size)
+    x_train = encode_texts(vocab, [e.text for e in train_ex], data.lowercase, data.max_len)
+    x_dev = encode_texts(vocab, [e.text for e in dev_ex], data.lowercase, data.max_len)
+    y_train, y_dev = label_ids(labels, train_ex), label_ids(labels, dev_ex)
+    model_cfg.vocab_size, model_cfg.num_classes = len(vocab), len(labels)
+    if data.vectors and resume is None:
+        model_cfg.embed = vector_dim(data.vectors)
+    torch.manual_seed(train.seed)
+    model = Classifier(model_cfg)
+    n_vec = None
+    if data.vectors and resume is None:
+        n_vec = load_vectors(data.vectors, vocab.stoi, model.embedding.weight)
+    weights = class_weights(y_train, len(labels), data.class_weights)
+    task = ClassifyTask(x_train, y_train, x_dev, y_dev, labels.itos, data.batch_size,
+                        train.seed, weights, data.word_dropout, vocab.unk_id)
+    resolved = {"task": "classify", "rnnkit": __version__, "source": data.data,
+                "data": asdict(data), "model": asdict(model_cfg), "train": asdict(train),
+                "labels": labels.itos,
+                "sizes": {"train": len(train_ex), "dev": len(dev_ex), "vocab": len(vocab),
+                          "vectors_found": n_vec,
+                          "parameters": sum(p.numel() for p in model.parameters())}}
+    if resume is None:  # only now that data and model are known to be good
+        run = new_run_dir(out, "classify")
+        write_json(run / "config.json", resolved)
+        vocab.save(run / "vocab.json")
+        labels.save(run / "labels.json")
+    trainer = Trainer(model, task, train, run, meta={"config": resolved}, callbacks=callbacks)
+    if resume is not None:
+        resume_trainer(trainer, run)
+    log.info("run folder %s; %d parameters", run, resolved["sizes"]["parameters"])
+    summary = finish_run(trainer, run, title=f"{model_cfg.encoder.cell} classifier: {data.data}")
+    if summary["stopped"] != "interrupted":
+        load_weights(model, run, "best")
+        report = classification_report(y_dev, predict_proba(model, x_dev).argmax(1).tolist(),
+                                       labels.itos)
+        write_json(run / "dev_report.json", report)
+        plot_confusion(report, run / "confusion.png", title=f"validation: accuracy "
+                       f"{report['accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f}")
+    return run
+
+
+@dataclass
+class LoadedClassifier:
+    model: Classifier
+    vocab: Vocab
+    labels: LabelVocab
+    data: ClassifyDataConfig  # how the training data were read and encoded
+    config: dict  # the run's resolved config
+
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        return encode_texts(self.vocab, texts, self.data.lowercase, self.data.max_len)
+
+
+def load_classifier(run: str | Path, which: str = "best") -> LoadedClassifier:
+    """The trained classifier (eval mode) with its vocabulary, labels and config."""
+    run = Path(run)
+    cfg = read_config(run)
+    require_task(run, cfg, "classify")
+    data, model_cfg, _ = config_from_dict(cfg)
+    model = Classifier(model_cfg)
+    load_weights(model, run, which)
+    model.eval()
+    return LoadedClassifier(model, Vocab.load(run / "vocab.json"),
+                            LabelVocab.load(run / "labels.json"), data, cfg)
+
+
+def predict_texts(clf: LoadedClassifier, texts: Sequence[str], batch_size: int = 128
+                  ) -> list[tuple[str, float]]:
+    """(label, probability) of the most likely class per text."""
+    if not texts:
+        return []
+    probs = predict_proba(clf.model, clf.encode(texts), batch_size)
+    p, k = probs.max(1)
+    return [(clf.labels.itos[i], float(q)) for i, q in zip(k.tolist(), p.tolist())]
+
+
+def eval_classifier_file(run: str | Path, path: str | Path, encoding: str | None = None,
+                         batch_size: int = 128, which: str = "best") -> dict:
+    """The classification report of a trained classifier on labelled data read like its
+    training data (same format and columns; ``encoding`` overrides)."""
+    clf = load_classifier(run, which)
+    if encoding:
+        clf.data.encoding = encoding
+    examples = read_labelled(clf.data, str(path))
+    gold = label_ids(clf.labels, examples)
+    probs = predict_proba(clf.model, clf.encode([e.text for e in examples]), batch_size)
+    report = classification_report(gold, probs.argmax(1).tolist(), clf.labels.itos)
+    report["loss"] = torch.nn.functional.nll_loss(probs.clamp_min(1e-12).log(),
+                                                  torch.as_tensor(gold)).item()
+    return report

@@ -1,0 +1,229 @@
+"""The sequence tagger head (synchronous many-to-many): one tag per word.
+
+    words (B, T) -> word embedding (B, T, E)
+                    [++ char features (B, T, 2*Hc): a char BiLSTM/GRU per word, its final states]
+                 -> dropout -> bidirectional recurrent encoder (B, T, D*H)
+                 -> dropout -> linear: emission scores (B, T, K)
+                 -> per-step softmax, or a CRF over the whole sentence (:mod:`.crf`)
+
+The char encoder reads each distinct word of the batch once, as one batch of U words (padding
+words left out), with the words' own lengths; each of the N valid words takes its row.
+
+Training goes through the one loop with :class:`TagTask`; the loss is per token (the CRF's
+sentence negative log-likelihoods summed and divided by the number of words).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..data.batching import BucketBatcher, eval_batches, pad
+from ..train.task import StepOutput, Task
+from .classify import word_dropout
+from .crf import CRF
+from .encoder import CELLS, EncoderConfig, build_encoder
+from .metrics import accuracy, chunk_scores, is_chunk_tagset
+from .pooling import last_outputs, step_mask
+
+
+def _encoder_defaults() -> EncoderConfig:
+    return EncoderConfig(hidden=128, bidirectional=True)
+
+
+@dataclass
+class TaggerConfig:
+    vocab_size: int = 0  # V, set from the word vocabulary
+    num_tags: int = 0  # K, set from the tags
+    char_vocab_size: int = 0  # set from the characters when char features are on
+    embed: int = 100  # E, word embedding size (the vectors' size when --vectors is given)
+    embed_init: float = 0.05  # embeddings start uniform in [-a, a] (0: torch's N(0, 1))
+    encoder: EncoderConfig = field(default_factory=_encoder_defaults)
+    char_embed: int = 0  # character embedding size for char-level word features (0: off)
+    char_hidden: int = 50  # Hc, hidden units per direction of the char encoder
+    char_cell: str = "lstm"  # lstm | gru | rnn: the char encoder's cell
+    crf: bool = False  # a CRF output layer (Viterbi decoding) instead of per-step softmax
+    embed_dropout: float = 0.3  # dropout on the word representation (embedding ++ chars)
+    out_dropout: float = 0.3  # dropout on the encoder outputs before the output layer
+
+    def validate(self) -> None:
+        if self.vocab_size < 1 or self.num_tags < 1:
+            raise ValueError(f"need vocab_size and num_tags >= 1, got {self.vocab_size} and "
+                             f"{self.num_tags}")
+        if self.char_embed and self.char_vocab_size < 1:
+            raise ValueError("char features need char_vocab_size >= 1")
+        if self.char_cell not in CELLS:
+            raise ValueError(f"char_cell must be one of {CELLS}, got {self.char_cell!r}")
+
+
+@dataclass
+class TagBatch:
+    words: Tensor  # (B, T) word ids
+    lengths: Tensor  # (B,)
+    chars: Tensor | None = None  # (U, W) char ids of the U distinct words of the batch
+    char_lengths: Tensor | None = None  # (U,)
+    word_index: Tensor | None = None  # (N,) row of `chars` of each valid word, row-major
+    tags: Tensor | None = None  # (B, T) gold tag ids (0 past each length)
+
+
+def make_batch(words: Sequence[Sequence[int]], chars: Sequence[Sequence[Sequence[int]]] | None,
+               tags: Sequence[Sequence[int]] | None = None) -> TagBatch:
+    """Pad a batch. Each distinct spelling is given to the char encoder once."""
+    x, lengths = pad(words)
+    c = cl = index = t = None
+    if chars is not None:
+        rows: dict[tuple, int] = {}
+        index = torch.tensor([rows.setdefault(tuple(w), len(rows)) for sent in chars
+                              for w in sent], dtype=torch.long)
+        c, cl = pad(list(rows))
+    if tags is not None:
+        t, _ = pad(tags)
+    return TagBatch(x, lengths, c, cl, index, t)
+
+
+class Tagger(nn.Module):
+    """``forward(batch) -> emissions (B, T, K)``; :meth:`loss` and :meth:`decode`."""
+
+    def __init__(self, cfg: TaggerConfig):
+        super().__init__()
+        cfg.validate()
+        self.cfg = cfg
+        self.embedding = nn.Embedding(cfg.vocab_size, cfg.embed)
+        width = cfg.embed
+        if cfg.char_embed:
+            self.char_embedding = nn.Embedding(cfg.char_vocab_size, cfg.char_embed)
+            self.char_encoder = build_encoder(
+                EncoderConfig(cell=cfg.char_cell, hidden=cfg.char_hidden, bidirectional=True,
+                              backend=cfg.encoder.backend), cfg.char_embed)
+            width += 2 * cfg.char_hidden
+        for emb in (self.embedding, getattr(self, "char_embedding", None)):
+            # Small initial vectors: Adam moves each row by about lr per update, so rows that
+            # start at N(0, 1) barely move from their random start (measured on rt-polarity).
+            if emb is not None and cfg.embed_init > 0:
+                nn.init.uniform_(emb.weight, -cfg.embed_init, cfg.embed_init)
+        self.encoder = build_encoder(cfg.encoder, width)
+        D = 2 if cfg.encoder.bidirectional else 1
+        self.embed_dropout = nn.Dropout(cfg.embed_dropout)
+        self.out_dropout = nn.Dropout(cfg.out_dropout)
+        self.output = nn.Linear(D * cfg.encoder.hidden, cfg.num_tags)
+        self.crf = CRF(cfg.num_tags) if cfg.crf else None
+
+    def char_features(self, batch: TagBatch) -> Tensor:
+        """(B, T, 2*Hc): each valid word's char-encoder final states, zero at padding."""
+        out, _ = self.char_encoder(self.char_embedding(batch.chars),
+                                   lengths=batch.char_lengths)  # (U, W, 2*Hc)
+        vec = last_outputs(out, batch.char_lengths.to(out.device), 2)  # (U, 2*Hc)
+        vec = vec[batch.word_index.to(vec.device)]  # (N, 2*Hc)
+        B, T = batch.words.shape
+        feats = vec.new_zeros(B, T, vec.shape[1])
+        feats[step_mask(batch.lengths.to(vec.device), T)] = vec
+        return feats
+
+    def forward(self, batch: TagBatch) -> Tensor:
+        x = self.embedding(batch.words)  # (B, T, E)
+        if self.cfg.char_embed:
+            x = torch.cat([x, self.char_features(batch)], dim=2)
+        out, _ = self.encoder(self.embed_dropout(x), lengths=batch.lengths)  # (B, T, D*H)
+        return self.output(self.out_dropout(out))  # (B, T, K)
+
+    def loss(self, batch: TagBatch, emissions: Tensor | None = None) -> Tensor:
+        """Mean loss per word (padding excluded)."""
+        em = self(batch) if emissions is None else emissions
+        lengths = batch.lengths.to(em.device)
+        if self.crf is not None:
+            return self.crf.nll(em, batch.tags, lengths).sum() / lengths.sum()
+        mask = step_mask(lengths, em.shape[1])
+        return F.cross_entropy(em[mask], batch.tags[mask])
+
+    @torch.no_grad()
+    def decode(self, batch: TagBatch, emissions: Tensor | None = None) -> Tensor:
+        """Best tags (B, T): Viterbi with a CRF, per-step argmax otherwise (0 at padding)."""
+        em = self(batch) if emissions is None else emissions
+        if self.crf is not None:
+            return self.crf.decode(em, batch.lengths)
+        return em.argmax(2) * step_mask(batch.lengths, em.shape[1])
+
+
+@torch.no_grad()
+def predict_tags(model: Tagger, words: Sequence[Sequence[int]],
+                 chars: Sequence[Sequence[Sequence[int]]] | None,
+                 batch_size: int = 128) -> list[list[int]]:
+    """Tag ids per sentence, in the order given."""
+    was_training = model.training
+    model.eval()
+    out: list[list[int]] = [[] for _ in words]
+    for idx in eval_batches([len(w) for w in words], batch_size):
+        b = make_batch([words[i] for i in idx], None if chars is None else [chars[i] for i in idx])
+        best = model.decode(b)
+        for row, i in enumerate(idx):
+            out[i] = best[row, : len(words[i])].tolist()
+    model.train(was_training)
+    return out
+
+
+class TagTask(Task):
+    """Tagged sentences for :class:`Tagger`, through the one training loop.
+
+    Sentences are ``(word ids, char ids per word or None, tag ids)``. Evaluation reports the
+    per-word loss, token accuracy and, for BIO/IOBES tag sets, conlleval chunk F1.
+    """
+
+    items_name = "words"
+
+    def __init__(self, train: Sequence[tuple], dev: Sequence[tuple], tag_names: Sequence[str],
+                 batch_size: int = 32, seed: int = 0, word_dropout: float = 0.0,
+                 unk_id: int = 0, eval_batch_size: int = 256):
+        self.train, self.dev = list(train), list(dev)
+        self.tag_names = list(tag_names)
+        self.chunked = is_chunk_tagset(self.tag_names)
+        self.batcher = BucketBatcher([len(s[0]) for s in self.train], batch_size, seed)
+        self.word_dropout, self.unk_id = word_dropout, unk_id
+        self.gen = torch.Generator().manual_seed(seed + 1)
+        self.eval_batch_size = eval_batch_size
+
+    @staticmethod
+    def batch(sents: Sequence[tuple]) -> TagBatch:
+        chars = None if sents[0][1] is None else [s[1] for s in sents]
+        return make_batch([s[0] for s in sents], chars, [s[2] for s in sents])
+
+    def train_step(self, model: Tagger) -> StepOutput:
+        b = self.batch([self.train[i] for i in next(self.batcher)])
+        b.words = word_dropout(b.words, self.word_dropout, self.unk_id, self.gen)
+        return StepOutput(model.loss(b), int(b.lengths.sum()), 1.0, self.batcher.epochs_done)
+
+    @torch.no_grad()
+    def evaluate(self, model: Tagger, max_items: int | None = None) -> dict:
+        sents = self.dev if max_items is None else self.dev[: max(1, max_items)]
+        total_loss, n_words = 0.0, 0
+        gold: list[list[int]] = []
+        pred: list[list[int]] = []
+        for idx in eval_batches([len(s[0]) for s in sents], self.eval_batch_size):
+            b = self.batch([sents[i] for i in idx])
+            em = model(b)
+            n = int(b.lengths.sum())
+            total_loss += model.loss(b, em).item() * n
+            n_words += n
+            best = model.decode(b, em)
+            for row, i in enumerate(idx):
+                L = len(sents[i][0])
+                gold.append(list(sents[i][2]))
+                pred.append(best[row, :L].tolist())
+        flat_g = [t for s in gold for t in s]
+        flat_p = [t for s in pred for t in s]
+        out = {"loss": total_loss / max(n_words, 1), "acc": accuracy(flat_g, flat_p)}
+        if self.chunked:
+            names = self.tag_names
+            out["chunk_f1"] = chunk_scores([[names[t] for t in s] for s in gold],
+                                           [[names[t] for t in s] for s in pred])["f1"]
+        return out
+
+    def state_dict(self) -> dict:
+        return {"batcher": self.batcher.state_dict(), "gen": self.gen.get_state()}
+
+    def load_state_dict(self, d: dict) -> None:
+        self.batcher.load_state_dict(d["batcher"])
+        self.gen.set_state(d["gen"])

@@ -1,0 +1,136 @@
+"""``rnnkit train classify|tag``, ``predict`` and ``eval`` end to end on tiny data."""
+
+import io
+import json
+import random
+
+import pytest
+
+from rnnkit.cli.main import main
+
+POS, NEG = ["good", "great", "lovely"], ["bad", "awful", "dull"]
+FILLER = ["the", "movie", "was", "a", "plot", "very", "and", "it"]
+
+
+@pytest.fixture
+def csv_data(tmp_path):
+    r = random.Random(0)
+    rows = ["id\ttext\tlabel"]
+    for i in range(160):
+        pos = i % 2 == 0
+        words = [r.choice(FILLER) for _ in range(r.randint(2, 7))]
+        words.insert(r.randint(0, len(words)), r.choice(POS if pos else NEG))
+        rows.append(f"{i}\t{' '.join(words)}\t{'pos' if pos else 'neg'}")
+    p = tmp_path / "reviews.tsv"
+    p.write_text("\n".join(rows) + "\n")
+    return p
+
+
+LEX = {"DET": ["the", "a"], "NOUN": ["dog", "cat", "film"], "VERB": ["saw", "likes"],
+       "ADJ": ["big", "red"]}
+PATTERNS = [["DET", "NOUN", "VERB", "DET", "NOUN"], ["DET", "ADJ", "NOUN", "VERB"],
+            ["NOUN", "VERB", "ADJ", "NOUN"]]
+
+
+def _conllu(path, n, seed):
+    r = random.Random(seed)
+    with open(path, "w") as f:
+        for k in range(n):
+            words = [(r.choice(LEX[t]), t) for t in r.choice(PATTERNS)]
+            f.write(f"# sent_id = {k}\n")
+            for i, (w, t) in enumerate(words, 1):
+                f.write(f"{i}\t{w}\t{w}\t{t}\t_\t_\t0\tdep\t_\t_\n")
+            f.write("\n")
+    return path
+
+
+def _run(tmp_path, kind):
+    (run,) = (tmp_path / "runs").glob(f"{kind}-*")
+    return run
+
+
+def test_classify_train_predict_eval(tmp_path, csv_data, capsys, monkeypatch):
+    assert main(["train", "classify", "--data", str(csv_data), "--out", str(tmp_path / "runs"),
+                 "--steps", "40", "--hidden", "16", "--embed", "16", "--lr", "0.02",
+                 "--warmup-steps", "5", "--pooling", "mean", "--log-every", "20"]) == 0
+    run = _run(tmp_path, "classify")
+    for f in ["config.json", "vocab.json", "labels.json", "log.csv", "loss.png",
+              "summary.json", "dev_report.json", "confusion.png",
+              "checkpoints/best.safetensors", "checkpoints/last.safetensors"]:
+        assert (run / f).is_file(), f
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["task"] == "classify" and cfg["labels"] == ["neg", "pos"]
+    assert cfg["model"]["pooling"] == "mean" and cfg["model"]["encoder"]["bidirectional"]
+    out = capsys.readouterr().out
+    assert "validation (best checkpoint)" in out and "rows: gold" in out
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("a lovely film\n\nawful plot\n"))
+    assert main(["predict", str(run)]) == 0
+    lines = capsys.readouterr().out.split("\n")
+    assert lines[0].startswith("pos\t") and lines[1] == "" and lines[2].startswith("neg\t")
+    assert 0.5 < float(lines[0].split("\t")[1]) <= 1.0
+    assert main(["predict", str(run), str(csv_data)]) == 0
+    assert len(capsys.readouterr().out.strip().split("\n")) == 160
+
+    assert main(["eval", str(run), "--data", str(csv_data), "--json",
+                 "--plot", str(tmp_path / "cm.png")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["n"] == 160 and report["accuracy"] > 0.9 and (tmp_path / "cm.png").is_file()
+    assert sum(map(sum, report["confusion"])) == 160
+
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("text\tlabel\ngood film\tpos\nso so\tmeh\n")
+    assert main(["eval", str(run), "--data", str(bad)]) == 2
+    assert "bad.tsv:3: label 'meh' was not seen in training" in capsys.readouterr().err
+
+
+def test_classify_resume_and_folder_input(tmp_path, capsys):
+    d = tmp_path / "polarity"
+    d.mkdir()
+    (d / "rt.pos").write_bytes("a lovely caf\xe9 film\ngreat plot\n".encode("latin-1") * 20)
+    (d / "rt.neg").write_bytes(b"a dull film\nawful plot\n" * 20)
+    args = ["train", "classify", "--data", str(d), "--out", str(tmp_path / "runs"),
+            "--steps", "20", "--hidden", "8", "--embed", "8", "--log-every", "10"]
+    assert main(args) == 2
+    assert "rt.pos:1: byte 0xe9" in capsys.readouterr().err
+    assert main(args + ["--encoding", "latin-1", "--tokenizer", "whitespace"]) == 0
+    run = _run(tmp_path, "classify")
+    cfg = json.loads((run / "config.json").read_text())
+    cfg["train"]["steps"] = 30
+    (run / "config.json").write_text(json.dumps(cfg))
+    assert main(["train", "classify", "--resume", str(run)]) == 0
+    assert json.loads((run / "summary.json").read_text())["step"] == 30
+
+
+def test_tag_train_predict_eval(tmp_path, capsys, monkeypatch):
+    train = _conllu(tmp_path / "train.conllu", 100, 0)
+    dev = _conllu(tmp_path / "dev.conllu", 20, 1)
+    assert main(["train", "tag", "--data", str(train), "--dev", str(dev), "--out",
+                 str(tmp_path / "runs"), "--steps", "40", "--hidden", "16", "--embed", "16",
+                 "--char-embed", "8", "--char-hidden", "8", "--crf", "--lr", "0.02",
+                 "--warmup-steps", "5", "--log-every", "20"]) == 0
+    run = _run(tmp_path, "tag")
+    assert (run / "chars.json").is_file() and (run / "confusion.png").is_file()
+    assert json.loads((run / "dev_report.json").read_text())["accuracy"] == 1.0
+    capsys.readouterr()
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("the big dog saw a cat\n"))
+    assert main(["predict", str(run), "--words"]) == 0
+    assert capsys.readouterr().out == "the/DET big/ADJ dog/NOUN saw/VERB a/DET cat/NOUN\n"
+    assert main(["predict", str(run), str(dev)]) == 0
+    assert len(capsys.readouterr().out.strip().split("\n")) == 20
+
+    assert main(["eval", str(run), "--data", str(dev)]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy 1.0000" in out and "NOUN" in out
+
+    bad = tmp_path / "bad.conllu"
+    bad.write_text("1\tthe\tthe\tDET\t_\t_\t0\tdep\t_\t_\n2\tdog\tdog\tPROPN\t_\t_\t0\tdep\t_\t_\n")
+    assert main(["eval", str(run), "--data", str(bad)]) == 2
+    assert "bad.conllu:2: label 'PROPN' was not seen in training" in capsys.readouterr().err
+
+
+def test_predict_refuses_a_language_model_run(tmp_path, capsys):
+    (tmp_path / "config.json").write_text(json.dumps({"task": "lm"}))
+    assert main(["predict", str(tmp_path)]) == 2
+    assert "predict works on classify and tag runs" in capsys.readouterr().err

@@ -1,0 +1,86 @@
+"""``rnnkit train series-classify``, ``rnnkit train forecast`` and ``rnnkit forecast`` end to end
+on tiny data written by the tests."""
+
+import json
+
+import numpy as np
+
+from rnnkit.cli.main import main
+
+
+def _ts(path, n, seed):
+    rng = np.random.default_rng(seed)
+    lines = ["@problemName Slopes", "@univariate false", "@dimensions 2", "@equalLength false",
+             "@classLabel true down up", "@data"]
+    for i in range(n):
+        T = int(rng.integers(6, 15))
+        sign = 1 if i % 2 else -1
+        a = sign * np.linspace(0, 3, T) + rng.normal(scale=0.2, size=T)
+        b = rng.normal(size=T)
+        lines.append(",".join(f"{v:.3f}" for v in a) + ":" + ",".join(f"{v:.3f}" for v in b)
+                     + (":up" if sign > 0 else ":down"))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_series_classify_end_to_end(tmp_path, capsys):
+    train, dev = _ts(tmp_path / "S_TRAIN.ts", 48, 0), _ts(tmp_path / "S_TEST.ts", 20, 1)
+    rc = main(["train", "series-classify", "--data", str(train), "--dev", str(dev),
+               "--test", str(dev),
+               "--hidden", "16", "--steps", "60", "--lr", "1e-2", "--batch-size", "16",
+               "--out", str(tmp_path / "runs")])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "accuracy" in out
+    (run,) = (tmp_path / "runs").glob("series-classify-*")
+    report = json.loads((run / "dev_report.json").read_text())
+    assert report["accuracy"] >= 0.9 and report["labels"] == ["down", "up"]
+    norm = json.loads((run / "normalizer.json").read_text())
+    assert norm["mode"] == "feature" and len(norm["mean"]) == 2
+    assert (run / "checkpoints" / "best.safetensors").is_file()
+    test = json.loads((run / "test_report.json").read_text())
+    assert test["accuracy"] == report["accuracy"] and test["n"] == 20  # same file, same model
+    # resuming a finished run re-reads its data and config and only re-evaluates
+    assert main(["train", "series-classify", "--resume", str(run)]) == 0
+    assert json.loads((run / "summary.json").read_text())["step"] == 60
+
+
+def test_series_classify_bad_file_names_line(tmp_path, capsys):
+    bad = tmp_path / "bad.ts"
+    bad.write_text("@classLabel true a b\n@data\n1,2:a\n1,2:3,4:b\n")
+    rc = main(["train", "series-classify", "--data", str(bad), "--steps", "1",
+               "--out", str(tmp_path / "runs")])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:4: expected 1 dimensions" in err
+    assert not (tmp_path / "runs").exists()  # nothing written for bad data
+
+
+def test_forecast_end_to_end(tmp_path, capsys):
+    t = np.arange(120)
+    y = 100 + t + 10 * np.sin(2 * np.pi * t / 12)
+    data = tmp_path / "sales.csv"
+    data.write_text("Date,Sales\n" + "".join(f"2000-{i},{v:.3f}\n" for i, v in zip(t, y)))
+    rc = main(["train", "forecast", "--data", str(data), "--time-col", "Date", "--target",
+               "Sales", "--horizon", "6", "--context", "12", "--season", "12", "--hidden", "16",
+               "--steps", "40", "--out", str(tmp_path / "runs")])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "seasonal_naive" in out and "MASE" in out
+    (run,) = (tmp_path / "runs").glob("forecast-*")
+    report = json.loads((run / "test_report.json").read_text())
+    assert report["holdout"] == 6 and len(report["forecast"][0]) == 6
+    assert (run / "forecast.png").is_file()
+
+    plot = tmp_path / "f.png"
+    assert main(["forecast", str(run), "--horizon", "9", "--plot", str(plot)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "series,step,Sales" and len(lines) == 10
+    assert lines[-1].startswith("0,+9,")
+    values = [float(x.split(",")[2]) for x in lines[1:]]
+    assert all(np.isfinite(values)) and 100 < min(values) and plot.is_file()
+
+    other = tmp_path / "other.csv"
+    other.write_text("Date,Units\n1,2\n")
+    assert main(["forecast", str(run), "--data", str(other)]) == 2
+    assert "no value column named 'Sales'" in capsys.readouterr().err
