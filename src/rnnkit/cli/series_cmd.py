@@ -14,7 +14,7 @@ from ..train.loop import TrainConfig
 from .args import add_dataclass_args, build_dataclass
 from .classify_cmd import add_run_args, format_report_text, start
 
-# With no budget given (see docs/benchmarks_series.md).
+# With no budget given (see docs/benchmarks.md).
 DEFAULT_CLASSIFY_EPOCHS = 60.0
 DEFAULT_FORECAST_STEPS = 500
 
