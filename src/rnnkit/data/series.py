@@ -19,6 +19,7 @@ or ``zero``.
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import math
 import os
@@ -28,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError
+from .lines import read_text_file
 
 __all__ = ["MISSING", "SERIES_FORMATS", "SeriesData", "impute", "read_csv_long",
            "read_csv_wide", "read_numpy", "read_series", "read_ts"]
@@ -108,60 +110,60 @@ def read_ts(path: str | os.PathLike[str], missing: str = "error") -> SeriesData:
     series, labels, lines = [], [], []
     in_data = False
     dims = None
-    with open(path, encoding="utf-8") as fh:
-        for n, raw in enumerate(fh, 1):
-            s = raw.strip()
-            if not s or s.startswith("#"):
-                continue
-            if not in_data:
-                if not s.startswith("@"):
-                    raise DataError(f"expected an @-header line or @data before the data, "
-                                    f"found {s[:40]!r}", path=path, line=n)
-                key, _, value = s[1:].partition(" ")
-                key, value = key.lower(), value.strip()
-                if key == "data":
-                    in_data = True
-                elif key == "classlabel":
-                    parts = value.split()
-                    if not parts or parts[0].lower() not in ("true", "false"):
-                        raise DataError(f"@classLabel must be 'true <labels>' or 'false', "
-                                        f"found {value!r}", path=path, line=n)
-                    class_labels = parts[1:] if parts[0].lower() == "true" else None
-                elif key == "timestamps" and value.lower() == "true":
-                    raise DataError("@timeStamps true is not supported; write plain values",
-                                    path=path, line=n)
-                elif key == "dimensions":
-                    try:
-                        dims = int(value)
-                    except ValueError:
-                        raise DataError(f"@dimensions needs an integer, found {value!r}",
-                                        path=path, line=n) from None
-                header[key] = value
-                continue
-            parts = s.split(":")
-            if class_labels is not None:
-                if len(parts) < 2:
-                    raise DataError("expected values then ':' and a class label", path=path,
-                                    line=n)
-                label = parts.pop().strip()
-                if label not in class_labels:
-                    raise DataError(f"class label {label!r} not in the @classLabel list "
-                                    f"{class_labels}", path=path, line=n)
-                labels.append(label)
-            if dims is None:
-                dims = len(parts)
-            if len(parts) != dims:
-                raise DataError(f"expected {dims} dimensions separated by ':', found "
-                                f"{len(parts)}", path=path, line=n)
-            chans = [[_float(v, path, n) for v in p.split(",")] if p.strip() else []
-                     for p in parts]
-            T = len(chans[0])
-            if T == 0 or any(len(c) != T for c in chans):
-                raise DataError(f"dimensions of one case have different lengths "
-                                f"{[len(c) for c in chans]}", path=path, line=n)
-            x = np.asarray(chans, dtype=np.float32).T  # (T, F)
-            series.append(impute(x, missing, path, n))
-            lines.append(n)
+    text = read_text_file(path)  # undecodable bytes: a DataError naming file and line
+    for n, raw in enumerate(text.splitlines(), 1):
+        s = raw.strip()
+        if not s or s.startswith("#"):
+            continue
+        if not in_data:
+            if not s.startswith("@"):
+                raise DataError(f"expected an @-header line or @data before the data, "
+                                f"found {s[:40]!r}", path=path, line=n)
+            key, _, value = s[1:].partition(" ")
+            key, value = key.lower(), value.strip()
+            if key == "data":
+                in_data = True
+            elif key == "classlabel":
+                parts = value.split()
+                if not parts or parts[0].lower() not in ("true", "false"):
+                    raise DataError(f"@classLabel must be 'true <labels>' or 'false', "
+                                    f"found {value!r}", path=path, line=n)
+                class_labels = parts[1:] if parts[0].lower() == "true" else None
+            elif key == "timestamps" and value.lower() == "true":
+                raise DataError("@timeStamps true is not supported; write plain values",
+                                path=path, line=n)
+            elif key == "dimensions":
+                try:
+                    dims = int(value)
+                except ValueError:
+                    raise DataError(f"@dimensions needs an integer, found {value!r}",
+                                    path=path, line=n) from None
+            header[key] = value
+            continue
+        parts = s.split(":")
+        if class_labels is not None:
+            if len(parts) < 2:
+                raise DataError("expected values then ':' and a class label", path=path,
+                                line=n)
+            label = parts.pop().strip()
+            if label not in class_labels:
+                raise DataError(f"class label {label!r} not in the @classLabel list "
+                                f"{class_labels}", path=path, line=n)
+            labels.append(label)
+        if dims is None:
+            dims = len(parts)
+        if len(parts) != dims:
+            raise DataError(f"expected {dims} dimensions separated by ':', found "
+                            f"{len(parts)}", path=path, line=n)
+        chans = [[_float(v, path, n) for v in p.split(",")] if p.strip() else []
+                 for p in parts]
+        T = len(chans[0])
+        if T == 0 or any(len(c) != T for c in chans):
+            raise DataError(f"dimensions of one case have different lengths "
+                            f"{[len(c) for c in chans]}", path=path, line=n)
+        x = np.asarray(chans, dtype=np.float32).T  # (T, F)
+        series.append(impute(x, missing, path, n))
+        lines.append(n)
     if not in_data:
         raise DataError("no @data line", path=path)
     if not series:
@@ -180,16 +182,19 @@ def read_numpy(path: str | os.PathLike[str], missing: str = "error") -> SeriesDa
     path = os.fspath(path)
     try:
         obj = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as e:
+    except (ValueError, OSError, EOFError) as e:
         raise DataError(f"not a readable NumPy file: {e}", path=path) from None
     y = lengths = None
     if isinstance(obj, np.lib.npyio.NpzFile):
         if "X" not in obj.files:
             raise DataError(f"an .npz needs an array 'X' (N, T[, F]); found {obj.files}",
                             path=path)
-        X = obj["X"]
-        y = obj["y"] if "y" in obj.files else None
-        lengths = obj["lengths"] if "lengths" in obj.files else None
+        try:
+            X = obj["X"]
+            y = obj["y"] if "y" in obj.files else None
+            lengths = obj["lengths"] if "lengths" in obj.files else None
+        except (ValueError, OSError, EOFError, KeyError) as e:  # a corrupt member
+            raise DataError(f"not a readable .npz member: {e}", path=path) from None
     else:
         X = obj
     if X.ndim == 2:
@@ -220,12 +225,14 @@ def read_numpy(path: str | os.PathLike[str], missing: str = "error") -> SeriesDa
 # CSV -----------------------------------------------------------------------------------------
 
 def _read_rows(path: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    with open(path, newline="", encoding="utf-8") as fh:
-        sample = fh.read(4096)
-        fh.seek(0)
-        delim = "\t" if sample.count("\t") > sample.count(",") else ","
-        reader = csv.reader(fh, delimiter=delim)
+    text = read_text_file(path, allow_empty=True)  # bad bytes: DataError with file and line
+    sample = text[:4096]
+    delim = "\t" if sample.count("\t") > sample.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+    try:
         rows = [(reader.line_num, r) for r in reader if any(c.strip() for c in r)]
+    except csv.Error as e:
+        raise DataError(f"malformed CSV: {e}", path=path, line=reader.line_num) from None
     if not rows:
         raise DataError("empty file", path=path)
     names = [c.strip() for c in rows[0][1]]
