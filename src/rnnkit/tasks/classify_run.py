@@ -20,14 +20,12 @@ from ..data.batching import split_indices
 from ..data.tables import TextExample, read_examples
 from ..data.tokens import TOKENIZERS, LabelVocab, build_text_vocab
 from ..data.vectors import load_vectors, vector_dim
-from ..train.loop import TrainConfig, Trainer
+from ..train.loop import TrainConfig
 from ..train.run import (
-    finish_run,
     load_weights,
-    new_run_dir,
     read_config,
     require_task,
-    resume_trainer,
+    train_in_run,
     write_json,
 )
 from .classify import Classifier, ClassifierConfig, ClassifyTask, class_weights, predict_proba
@@ -149,16 +147,10 @@ def train_classifier(data: ClassifyDataConfig, model_cfg: ClassifierConfig, trai
                 "sizes": {"train": len(train_ex), "dev": len(dev_ex), "vocab": len(vocab),
                           "vectors_found": n_vec,
                           "parameters": sum(p.numel() for p in model.parameters())}}
-    if resume is None:  # only now that data and model are known to be good
-        run = new_run_dir(out, "classify")
-        write_json(run / "config.json", resolved)
-        vocab.save(run / "vocab.json")
-        labels.save(run / "labels.json")
-    trainer = Trainer(model, task, train, run, meta={"config": resolved}, callbacks=callbacks)
-    if resume is not None:
-        resume_trainer(trainer, run)
-    log.info("run folder %s; %d parameters", run, resolved["sizes"]["parameters"])
-    summary = finish_run(trainer, run, title=f"{model_cfg.encoder.cell} classifier: {data.data}")
+    run, summary = train_in_run(
+        model, task, train, resolved, out=out, name="classify", resume=resume,
+        artifacts={"vocab.json": vocab, "labels.json": labels}, callbacks=callbacks,
+        title=f"{model_cfg.encoder.cell} classifier: {data.data}")
     if summary["stopped"] != "interrupted":
         load_weights(model, run, "best")
         report = classification_report(y_dev, predict_proba(model, x_dev).argmax(1).tolist(),

@@ -11,15 +11,12 @@ import torch
 
 from .. import __version__
 from ..data import DataError, Vocab, build_vocab, default_corpus, read_text, split_text
-from ..train.loop import TrainConfig, Trainer
+from ..train.loop import TrainConfig
 from ..train.run import (
-    finish_run,
     load_weights,
-    new_run_dir,
     read_config,
     require_task,
-    resume_trainer,
-    write_json,
+    train_in_run,
 )
 from .encoder import EncoderConfig
 from .lm import LanguageModel, LMConfig, LMTask, evaluate_lm
@@ -89,16 +86,10 @@ def train_lm(data: LMDataConfig, model_cfg: LMConfig, train: TrainConfig,
                           "train_tokens": len(train_ids), "val_tokens": len(val_ids),
                           "vocab": len(vocab),
                           "parameters": sum(p.numel() for p in model.parameters())}}
-    if resume is None:  # only now that data and model are known to be good
-        run = new_run_dir(out, "lm")
-        write_json(run / "config.json", resolved)
-        vocab.save(run / "vocab.json")
-    trainer = Trainer(model, task, train, run, meta={"config": resolved},
-                      callbacks=callbacks)
-    if resume is not None:
-        resume_trainer(trainer, run)
-    log.info("run folder %s; %d parameters", run, resolved["sizes"]["parameters"])
-    finish_run(trainer, run, title=f"{model_cfg.encoder.cell} LM: {source}")
+    # Only now that data and model are known to be good is anything written.
+    run, _ = train_in_run(model, task, train, resolved, out=out, name="lm", resume=resume,
+                          artifacts={"vocab.json": vocab}, callbacks=callbacks,
+                          title=f"{model_cfg.encoder.cell} LM: {source}")
     return run
 
 

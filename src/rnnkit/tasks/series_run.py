@@ -31,14 +31,12 @@ from ..data.scaling import Normalizer
 from ..data.series import SeriesData, read_series
 from ..data.tokens import LabelVocab
 from ..decode import rollout
-from ..train.loop import TrainConfig, Trainer
+from ..train.loop import TrainConfig
 from ..train.run import (
-    finish_run,
     load_weights,
-    new_run_dir,
     read_config,
     require_task,
-    resume_trainer,
+    train_in_run,
     write_json,
 )
 from .encoder import EncoderConfig
@@ -152,15 +150,10 @@ def train_series_classifier(data: SeriesClassifyDataConfig, model_cfg: SeriesMod
                 "labels": labels.itos, "features": tr.features,
                 "sizes": {"train": len(tr), "dev": len(dev),
                           "parameters": sum(p.numel() for p in model.parameters())}}
-    if resume is None:  # only now that data and model are known to be good
-        run = new_run_dir(out, "series-classify")
-        write_json(run / "config.json", resolved)
-        labels.save(run / "labels.json")
-        norm.save(run / "normalizer.json")
-    trainer = Trainer(model, task, train, run, meta={"config": resolved}, callbacks=callbacks)
-    if resume is not None:
-        resume_trainer(trainer, run)
-    summary = finish_run(trainer, run, title=f"{model_cfg.encoder.cell} series classifier")
+    run, summary = train_in_run(
+        model, task, train, resolved, out=out, name="series-classify", resume=resume,
+        artifacts={"labels.json": labels, "normalizer.json": norm}, callbacks=callbacks,
+        title=f"{model_cfg.encoder.cell} series classifier")
     if summary["stopped"] != "interrupted":
         load_weights(model, run, "best")
         report = classification_report(y_dev, predict_series(model, x_dev).argmax(1).tolist(),
@@ -291,14 +284,10 @@ def train_forecaster(data: ForecastDataConfig, model_cfg: ForecasterConfig, trai
                 "sizes": {"series": len(raw), "train_windows": len(x_tr),
                           "dev_windows": len(x_dev),
                           "parameters": sum(p.numel() for p in model.parameters())}}
-    if resume is None:
-        run = new_run_dir(out, "forecast")
-        write_json(run / "config.json", resolved)
-        norm.save(run / "normalizer.json")
-    trainer = Trainer(model, task, train, run, meta={"config": resolved}, callbacks=callbacks)
-    if resume is not None:
-        resume_trainer(trainer, run)
-    summary = finish_run(trainer, run, title=f"{model_cfg.encoder.cell} forecaster")
+    run, summary = train_in_run(
+        model, task, train, resolved, out=out, name="forecast", resume=resume,
+        artifacts={"normalizer.json": norm}, callbacks=callbacks,
+        title=f"{model_cfg.encoder.cell} forecaster")
     if summary["stopped"] != "interrupted" and holdout:
         load_weights(model, run, "best")
         report = score_holdout(model, norm, data, raw, holdout)

@@ -20,14 +20,12 @@ from ..data.batching import split_indices
 from ..data.conllu import TaggedSentence, read_tagged
 from ..data.tokens import LabelVocab, TokenVocab
 from ..data.vectors import load_vectors, vector_dim
-from ..train.loop import TrainConfig, Trainer
+from ..train.loop import TrainConfig
 from ..train.run import (
-    finish_run,
     load_weights,
-    new_run_dir,
     read_config,
     require_task,
-    resume_trainer,
+    train_in_run,
     write_json,
 )
 from .encoder import EncoderConfig
@@ -167,18 +165,12 @@ def train_tagger(data: TagDataConfig, model_cfg: TaggerConfig, train: TrainConfi
                           "train_words": sum(len(s.words) for s in train_s),
                           "vocab": len(words), "vectors_found": n_vec,
                           "parameters": sum(p.numel() for p in model.parameters())}}
-    if resume is None:
-        run = new_run_dir(out, "tag")
-        write_json(run / "config.json", resolved)
-        words.save(run / "vocab.json")
-        tags.save(run / "labels.json")
-        if chars is not None:
-            chars.save(run / "chars.json")
-    trainer = Trainer(model, task, train, run, meta={"config": resolved}, callbacks=callbacks)
-    if resume is not None:
-        resume_trainer(trainer, run)
-    log.info("run folder %s; %d parameters", run, resolved["sizes"]["parameters"])
-    summary = finish_run(trainer, run, title=f"{model_cfg.encoder.cell} tagger: {data.data}")
+    artifacts = {"vocab.json": words, "labels.json": tags}
+    if chars is not None:
+        artifacts["chars.json"] = chars
+    run, summary = train_in_run(
+        model, task, train, resolved, out=out, name="tag", resume=resume, artifacts=artifacts,
+        callbacks=callbacks, title=f"{model_cfg.encoder.cell} tagger: {data.data}")
     if summary["stopped"] != "interrupted":
         load_weights(model, run, "best")
         pred = predict_tags(model, [it[0] for it in dev_items],

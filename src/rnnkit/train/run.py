@@ -12,12 +12,15 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from pathlib import Path
 from typing import Any
 
 from .checkpoint import CheckpointError
+
+log = logging.getLogger(__name__)
 
 
 def new_run_dir(root: str | Path, name: str) -> Path:
@@ -107,3 +110,28 @@ def finish_run(trainer, run: str | Path, title: str = "") -> dict:
     write_json(run / "summary.json", summary)
     plot_losses(run / "log.csv", run / "loss.png", title=title)
     return summary
+
+
+def train_in_run(model, task, train, resolved: dict, *, out: str | Path, name: str,
+                 resume: str | Path | None = None,
+                 artifacts: dict[str, Any] | None = None, callbacks=None,
+                 title: str = "") -> tuple[Path, dict]:
+    """What every task runner does once its data and model are known to be good: create the
+    run folder (``config.json`` and each ``artifacts`` file, e.g. ``{"vocab.json": vocab}``,
+    written with the object's ``save(path)``) or reopen ``resume``; train through the one
+    :class:`~rnnkit.train.loop.Trainer` from the last checkpoint; write ``summary.json`` and
+    ``loss.png``. Returns ``(run folder, summary)``."""
+    from .loop import Trainer
+
+    if resume is None:
+        run = new_run_dir(out, name)
+        write_json(run / "config.json", resolved)
+        for filename, obj in (artifacts or {}).items():
+            obj.save(run / filename)
+    else:
+        run = Path(resume)
+    trainer = Trainer(model, task, train, run, meta={"config": resolved}, callbacks=callbacks)
+    if resume is not None:
+        resume_trainer(trainer, run)
+    log.info("run folder %s", run)
+    return run, finish_run(trainer, run, title=title)
