@@ -65,6 +65,8 @@ def main(argv=None) -> int:
     p.add_argument("--out-dropout", type=float, default=0.5)
     p.add_argument("--word-dropout", type=float, default=0.0)
     p.add_argument("--min-freq", type=int, default=1)
+    p.add_argument("--tokenizer", default="whitespace", help="the files are already tokenised")
+    p.add_argument("--bpe-size", type=int, default=4000)
     p.add_argument("--epochs", type=float, default=4)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--weight-decay", type=float, default=0.01)
@@ -86,7 +88,8 @@ def main(argv=None) -> int:
             folder.mkdir()
             paths = write_folds(Path(args.data), fold, folder)
             data = ClassifyDataConfig(data=str(paths["train"]), dev=str(paths["dev"]),
-                                      tokenizer="whitespace", min_freq=args.min_freq,
+                                      tokenizer=args.tokenizer, min_freq=args.min_freq,
+                                      bpe_size=args.bpe_size,
                                       batch_size=args.batch_size, word_dropout=args.word_dropout)
             enc = EncoderConfig(cell=args.cell, hidden=args.hidden, bidirectional=True,
                                 backend=args.backend)
@@ -111,10 +114,11 @@ def main(argv=None) -> int:
             results.append(row)
             print(json.dumps(row), flush=True)
     accs = [r["test_acc"] for r in results]
+    devs = [r["dev_acc"] for r in results]
     print(f"rt-polarity folds {args.folds}: test accuracy mean {statistics.mean(accs):.4f}"
           + (f" (std {statistics.stdev(accs):.4f})" if len(accs) > 1 else "")
           + f"; {platform.processor() or platform.machine()}, torch {torch.__version__}, "
-          f"{args.threads} threads")
+          f"{args.threads} threads; dev accuracy mean {statistics.mean(devs):.4f}")
     return 0
 
 

@@ -14,7 +14,7 @@ from ..train.loop import TrainConfig
 from .args import add_dataclass_args, build_dataclass
 from .progress import Progress
 
-# With no budget given, train for this many epochs (see docs/benchmarks_classify_tag.md).
+# With no budget given, train for this many epochs (see docs/classify_tag.md).
 DEFAULT_EPOCHS = 8.0
 
 

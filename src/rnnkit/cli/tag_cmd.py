@@ -13,7 +13,7 @@ from ..train.loop import TrainConfig
 from .args import add_dataclass_args, build_dataclass
 from .classify_cmd import add_run_args, finish, show_report, start
 
-# With no budget given, train for this many epochs (see docs/benchmarks_classify_tag.md).
+# With no budget given, train for this many epochs (see docs/classify_tag.md).
 DEFAULT_EPOCHS = 10.0
 
 
