@@ -15,7 +15,9 @@ from .args import add_dataclass_args, build_dataclass
 from .progress import Progress
 
 # With no budget given, train for this many epochs (see docs/classify_tag.md).
-DEFAULT_EPOCHS = 8.0
+DEFAULT_EPOCHS = 6.0
+# Training defaults that differ from TrainConfig's (the rt-polarity benchmark's settings).
+TRAIN_DEFAULTS = {"lr": 1e-3}
 
 
 def register_train(kinds) -> None:
@@ -28,7 +30,7 @@ def register_train(kinds) -> None:
     add_dataclass_args(p, EncoderConfig, defaults=asdict(ClassifierConfig().encoder),
                        group="encoder")
     add_dataclass_args(p, ClassifierConfig, skip=("vocab_size", "num_classes"), group="model")
-    add_dataclass_args(p, TrainConfig, group="training")
+    add_dataclass_args(p, TrainConfig, defaults=TRAIN_DEFAULTS, group="training")
     add_run_args(p)
     p.set_defaults(func=run_train)
 

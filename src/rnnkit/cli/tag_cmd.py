@@ -14,7 +14,7 @@ from .args import add_dataclass_args, build_dataclass
 from .classify_cmd import add_run_args, finish, show_report, start
 
 # With no budget given, train for this many epochs (see docs/classify_tag.md).
-DEFAULT_EPOCHS = 10.0
+DEFAULT_EPOCHS = 6.0
 
 
 def register_train(kinds) -> None:

@@ -43,7 +43,7 @@ class TaggerConfig:
     embed: int = 100  # E, word embedding size (the vectors' size when --vectors is given)
     embed_init: float = 0.05  # embeddings start uniform in [-a, a] (0: torch's N(0, 1))
     encoder: EncoderConfig = field(default_factory=_encoder_defaults)
-    char_embed: int = 0  # character embedding size for char-level word features (0: off)
+    char_embed: int = 50  # character embedding size for char-level word features (0: off)
     char_hidden: int = 50  # Hc, hidden units per direction of the char encoder
     char_cell: str = "lstm"  # lstm | gru | rnn: the char encoder's cell
     crf: bool = False  # a CRF output layer (Viterbi decoding) instead of per-step softmax

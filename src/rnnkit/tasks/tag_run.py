@@ -44,13 +44,13 @@ class TagDataConfig:
     column: str = ""  # tag column: CoNLL-U name (upos, xpos...) or index (default: upos / last)
     word_col: str = ""  # word column (default: form / 0)
     encoding: str = "utf-8"  # text encoding of the files
-    lowercase: bool = False  # lowercase words for the word vocabulary (char features keep case)
+    lowercase: bool = True  # lowercase words for the word vocabulary (char features keep case)
     min_freq: int = 1  # words seen fewer times in training map to <unk>
     max_vocab: int = 0  # at most this many word ids, <unk> included (0: no limit)
     vectors: str | None = None  # GloVe / word2vec text file to initialise the word embeddings
     max_word_chars: int = 20  # char features read a word's first and last N/2 chars (0: all)
     batch_size: int = 32  # B, sentences per batch (batched by similar length)
-    word_dropout: float = 0.0  # training: replace a word id by <unk> with this probability
+    word_dropout: float = 0.1  # training: replace a word id by <unk> with this probability
 
     def validate(self) -> None:
         if not self.data:
