@@ -7,7 +7,6 @@ the line where there is one) and what to do about it.
 from __future__ import annotations
 
 import ast
-import codecs
 import logging
 import os
 import sysconfig
@@ -15,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rnnkit.data.errors import DataError
+from rnnkit.data.lines import check_encoding, read_text_file
 
 __all__ = ["DEFAULT_CORPUS_DESCRIPTION", "default_corpus", "read_text", "split_text"]
 
@@ -63,13 +63,7 @@ def read_text(path: str | os.PathLike[str], encoding: str = "utf-8") -> str:
             whitespace; a file has bytes that are not valid ``encoding`` (the message gives the
             file, the 1-based line and the byte offset of the first bad byte).
     """
-    try:
-        codecs.lookup(encoding)
-    except LookupError:
-        raise ValueError(
-            f"unknown text encoding {encoding!r}; expected a Python codec name such as "
-            "'utf-8' or 'latin-1'"
-        ) from None
+    check_encoding(encoding)
     root = Path(path)
     if root.is_dir():
         files = _list_files(root)
@@ -105,27 +99,7 @@ def _list_files(root: Path) -> list[Path]:
 
 
 def _read_one(path: Path, encoding: str) -> str:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"cannot read file: {exc.strerror or exc}", path=path) from exc
-    try:
-        text = raw.decode(encoding)
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise DataError(
-            f"byte 0x{raw[exc.start]:02x} at byte offset {exc.start} is not valid {encoding} "
-            f"({exc.reason}); pass the file's encoding with --encoding (for example "
-            "--encoding latin-1)",
-            path=path,
-            line=line,
-        ) from None
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    if not text.strip():
-        what = "empty" if not text else "only whitespace"
-        raise DataError(f"file is {what}; expected some text", path=path)
-    return text.replace("\r\n", "\n")
+    return read_text_file(path, encoding).replace("\r\n", "\n")
 
 
 def split_text(text: str, val_fraction: float = 0.1) -> tuple[str, str]:
