@@ -133,4 +133,5 @@ def test_tag_train_predict_eval(tmp_path, capsys, monkeypatch):
 def test_predict_refuses_a_language_model_run(tmp_path, capsys):
     (tmp_path / "config.json").write_text(json.dumps({"task": "lm"}))
     assert main(["predict", str(tmp_path)]) == 2
-    assert "predict works on classify and tag runs" in capsys.readouterr().err
+    assert "predict works on classify, tag, series-classify, series-tag and forecast runs" in (
+        capsys.readouterr().err)

@@ -4,6 +4,7 @@ on tiny data written by the tests."""
 import json
 
 import numpy as np
+import pytest
 
 from rnnkit.cli.main import main
 
@@ -80,7 +81,25 @@ def test_forecast_end_to_end(tmp_path, capsys):
     values = [float(x.split(",")[2]) for x in lines[1:]]
     assert all(np.isfinite(values)) and 100 < min(values) and plot.is_file()
 
+    # rnnkit predict: the same forecasts; rnnkit eval: the hold-out scores of a file
+    assert main(["predict", str(run), str(data), "--horizon", "9"]) == 0
+    assert capsys.readouterr().out.strip().splitlines() == lines
+    assert main(["eval", str(run), "--data", str(data), "--json"]) == 0
+    scores = json.loads(capsys.readouterr().out)
+    assert scores["model"] == pytest.approx(report["model"]) and scores["holdout"] == 6
+    assert set(scores["model"]) >= {"mae", "rmse", "smape", "mase"}
+    assert main(["eval", str(run), "--data", str(data)]) == 0
+    assert "seasonal_naive" in capsys.readouterr().out
+    assert (run / "eval-sales.csv-forecast.png").is_file()
+
     other = tmp_path / "other.csv"
     other.write_text("Date,Units\n1,2\n")
     assert main(["forecast", str(run), "--data", str(other)]) == 2
     assert "no value column named 'Sales'" in capsys.readouterr().err
+    assert main(["eval", str(run), "--data", str(other)]) == 2
+    assert "no value column named 'Sales'" in capsys.readouterr().err
+    short = tmp_path / "short.csv"
+    short.write_text("Date,Sales\n" + "".join(f"{i},{i}\n" for i in range(15)))
+    assert main(["eval", str(run), "--data", str(short)]) == 2
+    assert "no series is longer than the forecaster's context (12 steps)" in (
+        capsys.readouterr().err)

@@ -164,3 +164,74 @@ def test_normalizer_uses_training_statistics_only(tmp_path):
     np.testing.assert_allclose(again.inverse(z), test[0], rtol=1e-5)
     per = Normalizer.fit(train, "series").transform(np.array([[1.0], [3.0]]))
     np.testing.assert_allclose(per[:, 0], [-1, 1])
+
+
+def test_csv_long_default_values_are_the_numeric_columns(tmp_path, caplog):
+    p = write(tmp_path, "f.csv", "id,t,who,a,b,y\ns,0,ann,1,2,x\ns,1,ann,3,4,z\n")
+    d = read_series(p, id_col="id", time_col="t", step_label_col="y")
+    assert d.features == ["a", "b"] and "'who' holds no numbers" in caplog.text
+    assert d.step_lines == [[2, 3]] and d.times == [["0", "1"]]
+    # a column of numbers with one text cell is an error naming that cell
+    q = write(tmp_path, "g.csv", "id,a,b,y\ns,1,2,x\ns,1,oops,z\n")
+    with pytest.raises(DataError, match="not a number in column 'b': 'oops'") as e:
+        read_series(q, id_col="id", step_label_col="y")
+    assert e.value.line == 3 and e.value.path == str(q)
+    with pytest.raises(DataError, match="no per-step label column named 'lab'"):
+        read_series(p, step_label_col="lab")
+    d = read_series(p, id_col="id", step_label_col="lab", labels_optional=True)
+    assert d.step_labels is None and d.features == ["t", "a", "b"]
+    r = write(tmp_path, "h.csv", "a,y\n1,x\n2,\n")
+    with pytest.raises(DataError, match="h.csv:3: empty label in column 'y'"):
+        read_series(r, step_label_col="y")
+
+
+def test_npz_per_step_labels(tmp_path):
+    X = np.arange(12, dtype=np.float32).reshape(2, 3, 2)
+    y = np.array([["a", "b", "b"], ["b", "a", "?"]])
+    np.savez(tmp_path / "f.npz", X=X, y=y, lengths=np.array([3, 2]))
+    d = read_series(tmp_path / "f.npz")
+    assert d.labels is None and d.step_labels == [["a", "b", "b"], ["b", "a"]]
+    np.savez(tmp_path / "bad.npz", X=X, y=np.zeros((2, 4)))
+    with pytest.raises(DataError, match=r"y must be \(N,\) = \(2,\) class labels or \(N, T\)"):
+        read_series(tmp_path / "bad.npz")
+
+
+def test_parquet_long_and_wide(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    long = pa.table({"id": [1, 2, 1], "t": ["a", "b", "c"], "v": [1.0, 2.0, None],
+                     "w": [1, 2, 3], "y": ["x", "y", "x"]})
+    pq.write_table(long, tmp_path / "f.parquet")
+    with pytest.raises(DataError, match="missing value at step 1, feature 0") as e:
+        read_series(tmp_path / "f.parquet", id_col="id", time_col="t", step_label_col="y")
+    assert e.value.line == 3  # the 1-based row
+    d = read_series(tmp_path / "f.parquet", id_col="id", time_col="t", step_label_col="y",
+                    missing="ffill")
+    assert d.ids == ["1", "2"] and d.features == ["v", "w"] and d.times == [["a", "c"], ["b"]]
+    np.testing.assert_array_equal(d.series[0], [[1, 1], [1, 3]])
+    assert d.step_labels == [["x", "x"], ["y"]] and d.step_lines == [[1, 3], [2]]
+    bad = pa.table({"v": [1.0, 2.0], "w": ["1", "x"]})
+    pq.write_table(bad, tmp_path / "bad.pq")
+    with pytest.raises(DataError, match="bad.pq:2: not a number in column 'w': 'x'"):
+        read_series(tmp_path / "bad.pq")
+    wide = pa.table({"name": ["A", "B"], "label": ["p", "n"], "t0": [1.0, 4.0],
+                     "t1": [2.0, None]})
+    pq.write_table(wide, tmp_path / "w.parquet")
+    d = read_series(tmp_path / "w.parquet", "wide", id_col="name", label_col="label")
+    assert d.ids == ["A", "B"] and d.labels == ["p", "n"]
+    assert [x[:, 0].tolist() for x in d.series] == [[1, 2], [4]]
+    (tmp_path / "junk.parquet").write_text("not parquet")
+    with pytest.raises(DataError, match="junk.parquet: not a readable Parquet file"):
+        read_series(tmp_path / "junk.parquet")
+
+
+def test_parquet_without_pyarrow_names_the_package(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow raises ImportError
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    (tmp_path / "f.parquet").write_bytes(b"PAR1")
+    with pytest.raises(DataError, match=r"f.parquet: reading Parquet needs the 'pyarrow' "
+                       r"package \(pip install pyarrow\)"):
+        read_series(tmp_path / "f.parquet")

@@ -25,7 +25,10 @@ def register_train(kinds) -> None:
         "classify", help="sequence classifier (many-to-one): text -> label",
         description="Train a (bi)directional recurrent classifier on labelled texts: a CSV, TSV "
         "or JSONL file with chosen text and label columns, or a folder with one file of "
-        "examples per label (e.g. rt-polarity.pos / rt-polarity.neg).")
+        "examples per label (e.g. rt-polarity.pos / rt-polarity.neg). Numeric series (--data "
+        "ending in .ts, .npy, .npz, .parquet or .pq; --format ts|npy|npz|parquet|wide; or "
+        "--id-col, --time-col or --value-cols given) are classified by "
+        "`rnnkit train series-classify` instead: see its --help for its options.")
     add_dataclass_args(p, ClassifyDataConfig, group="data")
     add_dataclass_args(p, EncoderConfig, defaults=asdict(ClassifierConfig().encoder),
                        group="encoder")

@@ -1,6 +1,8 @@
 """``rnnkit eval RUN --data FILE``: dispatches on the run's task. A language model: loss,
-perplexity and bits/char on any text; a classifier or tagger: accuracy, macro-F1, per-class
-scores and the confusion matrix (printed and saved as a PNG), chunk F1 for BIO tags."""
+perplexity and bits/char on any text; a classifier or tagger (of texts, or of numeric series
+and frames): accuracy, macro-F1, per-class scores and the confusion matrix (printed and saved
+as a PNG), chunk F1 for BIO tags; a forecaster: MAE, RMSE, sMAPE and MASE of the last hold-out
+steps of every series next to the seasonal naive forecast (and a PNG of the first series)."""
 
 from __future__ import annotations
 
@@ -8,13 +10,16 @@ from __future__ import annotations
 def register(sub) -> None:
     p = sub.add_parser("eval", help="evaluate a trained model on a file")
     p.add_argument("run", metavar="RUN", help="run folder")
-    p.add_argument("--data", required=True, help="text file or folder to evaluate on")
+    p.add_argument("--data", required=True, help="file or folder to evaluate on (numeric "
+                   "series: read like the training file)")
     p.add_argument("--encoding", default=None,
                    help="text encoding (default: utf-8 for a language model, else training's)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--plot", default=None, help="classify/tag: confusion-matrix PNG path "
-                   "(default: RUN/eval-NAME-confusion.png)")
-    p.add_argument("--json", action="store_true", help="classify/tag: print the report as JSON")
+                   "(default: RUN/eval-NAME-confusion.png); forecast: forecast PNG path "
+                   "(default: RUN/eval-NAME-forecast.png)")
+    p.add_argument("--json", action="store_true",
+                   help="classify/tag/forecast: print the report as JSON")
     p.set_defaults(func=run)
 
 
@@ -28,6 +33,10 @@ def run(args) -> int:
         from . import classify_cmd, tag_cmd
 
         return (classify_cmd if task == "classify" else tag_cmd).run_eval(args)
+    from . import series_cmd
+
+    if task in series_cmd.SERIES_TASKS:
+        return series_cmd.run_eval(args, task)
     m = eval_lm_file(args.run, args.data, args.encoding or "utf-8", args.batch_size)
     print_json({k: round(v, 5) if isinstance(v, float) else v for k, v in m.items()})
     return 0

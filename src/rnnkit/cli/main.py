@@ -4,15 +4,24 @@
     rnnkit sample RUN [--prime TEXT] [--temperature T] [--top-k K] [--top-p P] [--length N]
     rnnkit train classify --data FILE_OR_FOLDER [--text-col C] [--label-col C] [--dev FILE]
     rnnkit train tag --data train.conllu [--dev dev.conllu] [--column upos]
+    rnnkit train tag --data frames.csv --series-col id --time-col t --label-col y
     rnnkit predict RUN [FILE|-]
     rnnkit eval RUN --data FILE
     rnnkit hello
     rnnkit bench longlag [--task adding|copy] [--T 50,100,200] [--cells rnn,lstm,gru]
     rnnkit viz RUN [--text FILE] [-o report.html]
     rnnkit diagnose RUN [--text FILE] [-o DIR]
-    rnnkit train series-classify --data X_TRAIN.ts [--dev X_TEST.ts]
+    rnnkit train series-classify --data X_TRAIN.ts [--dev X_TEST.ts]   (or: train classify)
+    rnnkit train series-tag --data frames.csv --series-col id --label-col y   (or: train tag)
     rnnkit train forecast --data FILE.csv --time-col Date --target Passengers --horizon 12
     rnnkit forecast RUN [--data FILE] [--horizon N]
+    rnnkit train seq2seq --src train.de --tgt train.en [--dev-src val.de --dev-tgt val.en]
+    rnnkit translate RUN [FILE|-] [--beam 5] [--n-best N] [--ref FILE]
+
+`train classify` / `train tag` on numeric series run `train series-classify` /
+`train series-tag` (see ``rnnkit.cli.series_cmd.route_argv``). When standard output is a pipe
+that closes early (``rnnkit predict RUN FILE | head -1``), the command stops quietly with exit
+status 141 (128 + SIGPIPE), like other Unix tools.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 
 from ..data.errors import DataError
@@ -38,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         hello_cmd,
         predict_cmd,
         sample_cmd,
+        seq2seq_cmd,
         series_cmd,
         train_cmd,
         viz_cmd,
@@ -56,14 +67,42 @@ def build_parser() -> argparse.ArgumentParser:
     viz_cmd.register(sub)
     diagnose_cmd.register(sub)
     series_cmd.register(sub)
+    seq2seq_cmd.register(sub)
     return p
 
 
+# Exit status when standard output is a pipe closed by its reader (128 + SIGPIPE).
+EXIT_BROKEN_PIPE = 141
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        try:
+            return _main(list(sys.argv[1:] if argv is None else argv))
+        finally:
+            sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+    except BrokenPipeError:
+        # The reader is gone (`| head`): send what is still buffered to /dev/null, so that
+        # the flush at interpreter exit does not raise again, and stop quietly.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass  # not a real file (captured output in tests)
+        return EXIT_BROKEN_PIPE
+
+
+def _main(argv: list[str]) -> int:
+    from .series_cmd import route_argv
+
+    routed = route_argv(argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(routed)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if routed != argv:
+        print(f"rnnkit: numeric series: running `rnnkit train {args.task}`", file=sys.stderr)
     try:
         return int(args.func(args) or 0)
     except (UserError, DataError, CheckpointError, FileNotFoundError, ValueError) as e:

@@ -21,7 +21,10 @@ def register_train(kinds) -> None:
     p = kinds.add_parser(
         "tag", help="sequence tagger (synchronous many-to-many): one tag per word",
         description="Train a bidirectional recurrent tagger (optionally with char-level word "
-        "features and a CRF output layer) on CoNLL-U or whitespace-column files.")
+        "features and a CRF output layer) on CoNLL-U or whitespace-column files. Numeric "
+        "frames (--data ending in .csv, .npz, .parquet or .pq; --format csv|parquet|npz; or "
+        "--series-col, --time-col, --label-col or --value-cols given) are labelled frame by "
+        "frame by `rnnkit train series-tag` instead: see its --help for its options.")
     add_dataclass_args(p, TagDataConfig, group="data")
     add_dataclass_args(p, EncoderConfig, defaults=asdict(TaggerConfig().encoder),
                        group="encoder")

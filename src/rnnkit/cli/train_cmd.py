@@ -36,11 +36,15 @@ def register(sub) -> None:
                     help="characters sampled at the end (0: none)")
     lm.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     lm.set_defaults(func=run_lm)
-    from . import classify_cmd, series_cmd, tag_cmd
+    from . import classify_cmd, generate_cmd, series_cmd, tag_cmd
 
     classify_cmd.register_train(kinds)
     tag_cmd.register_train(kinds)
     series_cmd.register_train(kinds)
+    from . import seq2seq_cmd
+
+    seq2seq_cmd.register_train(kinds)
+    generate_cmd.register_train(kinds)
 
 
 def run_lm(args) -> int:

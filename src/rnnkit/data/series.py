@@ -10,6 +10,12 @@
   consecutive or not; each series keeps the file order of its rows.
 * CSV wide form: one row per (univariate) series: optional id and label columns, the rest
   are the values in time order (trailing empty cells shorten the series).
+* Parquet (``.parquet``/``.pq``, needs the ``pyarrow`` package), long or wide form: read like
+  the CSV forms; the ``line`` of an error is the 1-based row number.
+
+In the long form, the value columns default to every column not named as id, time or label
+that holds numbers: a column with no number at all (a name, a date) is left out with a
+warning; a column with numbers and some text is an error naming the first text cell.
 
 Missing values (``NaN``, ``?`` or an empty cell) are an error naming file and line unless
 ``missing`` asks for ``ffill`` (the last seen value; leading gaps take the first seen value)
@@ -32,12 +38,13 @@ from .errors import DataError
 from .lines import read_text_file
 
 __all__ = ["MISSING", "SERIES_FORMATS", "SeriesData", "impute", "read_csv_long",
-           "read_csv_wide", "read_numpy", "read_series", "read_ts"]
+           "read_csv_wide", "read_numpy", "read_series", "read_ts", "series_format"]
 
 log = logging.getLogger(__name__)
 
 MISSING = ("error", "ffill", "zero")
-SERIES_FORMATS = ("auto", "ts", "npy", "npz", "csv", "wide")
+SERIES_FORMATS = ("auto", "ts", "npy", "npz", "csv", "parquet", "wide")
+PARQUET_SUFFIXES = (".parquet", ".pq")
 _NA = {"", "?", "nan", "NaN", "NA", "na"}
 
 
@@ -47,11 +54,13 @@ class SeriesData:
 
     series: list[np.ndarray]
     labels: list[str] | None = None  # one class label per series
-    step_labels: list[list[str]] | None = None  # one label per step (CSV long form)
+    step_labels: list[list[str]] | None = None  # one label per step (long form, .npz y (N, T))
     features: list[str] = field(default_factory=list)  # names of the F features
     ids: list[str] = field(default_factory=list)  # series ids
     lines: list[int] = field(default_factory=list)  # first line of each series (0: none)
     path: str = ""
+    step_lines: list[list[int]] | None = None  # long form: the line of every step
+    times: list[list[str]] | None = None  # long form with a time column: its value per step
 
     @property
     def num_features(self) -> int:
@@ -61,14 +70,33 @@ class SeriesData:
         return len(self.series)
 
 
-def _float(tok: str, path: str, line: int) -> float:
-    tok = tok.strip()
+def _number(v) -> float | None:
+    """A cell (CSV text, or a Parquet value) as a float: NaN when missing, None when it is
+    not a number."""
+    if v is None:
+        return math.nan
+    if isinstance(v, (int, float, np.number)):
+        return float(v)
+    tok = str(v).strip()
     if tok in _NA:
         return math.nan
     try:
         return float(tok)
     except ValueError:
-        raise DataError(f"not a number: {tok[:40]!r}", path=path, line=line) from None
+        return None
+
+
+def _text(v) -> str:
+    """A cell as stripped text ("" when missing)."""
+    return "" if v is None else str(v).strip()
+
+
+def _float(tok, path: str, line: int, column: str | None = None) -> float:
+    x = _number(tok)
+    if x is None:
+        where = f" in column {column!r}" if column is not None else ""
+        raise DataError(f"not a number{where}: {_text(tok)[:40]!r}", path=path, line=line)
+    return x
 
 
 def impute(x: np.ndarray, missing: str, path: str, lines: list[int] | int) -> np.ndarray:
@@ -208,8 +236,9 @@ def read_numpy(path: str | os.PathLike[str], missing: str = "error") -> SeriesDa
     if lengths.shape != (N,) or lengths.min() < 1 or lengths.max() > T:
         raise DataError(f"lengths must be (N,) = ({N},) with values in 1..{T}; found shape "
                         f"{lengths.shape}", path=path)
-    if y is not None and y.shape != (N,):
-        raise DataError(f"y must be (N,) = ({N},), found {y.shape}", path=path)
+    if y is not None and y.shape not in ((N,), (N, T)):
+        raise DataError(f"y must be (N,) = ({N},) class labels or (N, T) = ({N}, {T}) "
+                        f"per-step labels, found {y.shape}", path=path)
     series = []
     for i in range(N):
         x = X[i, : int(lengths[i])].astype(np.float32)
@@ -217,14 +246,21 @@ def read_numpy(path: str | os.PathLike[str], missing: str = "error") -> SeriesDa
             series.append(impute(x, missing, path, 0))
         except DataError as e:
             raise DataError(f"series {i}: {e.problem}", path=path) from None
-    labels = None if y is None else [str(v) for v in y.tolist()]
-    return SeriesData(series, labels, None, [f"dim_{k}" for k in range(F)],
+    labels = steps = None
+    if y is not None and y.ndim == 1:
+        labels = [str(v) for v in y.tolist()]
+    elif y is not None:
+        steps = [[str(v) for v in y[i, : int(lengths[i])].tolist()] for i in range(N)]
+    return SeriesData(series, labels, steps, [f"dim_{k}" for k in range(F)],
                       [str(i) for i in range(N)], [0] * N, path)
 
 
-# CSV -----------------------------------------------------------------------------------------
+# CSV and Parquet -----------------------------------------------------------------------------
 
-def _read_rows(path: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+Rows = list[tuple[int, list]]  # (line, cells): CSV text cells, or Parquet values
+
+
+def _read_csv_rows(path: str) -> tuple[list[str], Rows]:
     text = read_text_file(path, allow_empty=True)  # bad bytes: DataError with file and line
     sample = text[:4096]
     delim = "\t" if sample.count("\t") > sample.count(",") else ","
@@ -239,6 +275,31 @@ def _read_rows(path: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     return names, rows[1:]
 
 
+def _read_parquet_rows(path: str) -> tuple[list[str], Rows]:
+    """The table's column names and rows (Python values; ``line`` is the 1-based row)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise DataError("reading Parquet needs the 'pyarrow' package (pip install pyarrow), "
+                        "or save the table as CSV", path=path) from None
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException) as e:
+        raise DataError(f"not a readable Parquet file: {e}", path=path) from None
+    names = [str(c).strip() for c in table.column_names]
+    cols = [table.column(k).to_pylist() for k in range(table.num_columns)]
+    return names, [(i, list(r)) for i, r in enumerate(zip(*cols), 1)]
+
+
+def _read_rows(path: str, parquet: bool = False) -> tuple[list[str], Rows]:
+    return _read_parquet_rows(path) if parquet else _read_csv_rows(path)
+
+
+def _is_parquet(path: str) -> bool:
+    return Path(path).suffix.lower() in PARQUET_SUFFIXES
+
+
 def _col(names: list[str], spec: str, path: str, what: str) -> int:
     if spec in names:
         return names.index(spec)
@@ -246,72 +307,129 @@ def _col(names: list[str], spec: str, path: str, what: str) -> int:
                     line=1)
 
 
+def _numeric_columns(names: list[str], cand: list[int], rows: Rows, path: str) -> list[int]:
+    """Of the columns ``cand``, those holding numbers. A column without any number but with
+    some text is left out (a warning names it); one with numbers and text is an error naming
+    the first text cell."""
+    has_num = dict.fromkeys(cand, False)
+    first_text: dict[int, tuple[int, object]] = {}
+    for n, r in rows:
+        for k in cand:
+            if k >= len(r):
+                continue
+            x = _number(r[k])
+            if x is None:
+                first_text.setdefault(k, (n, r[k]))
+            elif not math.isnan(x):
+                has_num[k] = True
+    keep = []
+    for k in cand:
+        if k in first_text and has_num[k]:
+            n, v = first_text[k]
+            raise DataError(f"not a number in column {names[k]!r}: {_text(v)[:40]!r} (the "
+                            "column has numbers elsewhere; fix the cell, or leave the column "
+                            "out with --value-cols)", path=path, line=n)
+        if k in first_text:
+            log.warning("%s: column %r holds no numbers: left out of the values", path,
+                        names[k])
+            continue
+        keep.append(k)
+    return keep
+
+
 def read_csv_long(path: str | os.PathLike[str], value_cols: list[str] | None = None,
                   id_col: str | None = None, time_col: str | None = None,
                   label_col: str | None = None, step_label_col: str | None = None,
-                  missing: str = "error") -> SeriesData:
-    """CSV with a header, one row per time step (see the module docstring). ``value_cols``
-    defaults to every column not named as id, time or label."""
+                  missing: str = "error", labels_optional: bool = False,
+                  parquet: bool | None = None) -> SeriesData:
+    """A table with a header, one row per time step (see the module docstring): CSV/TSV, or
+    Parquet (``parquet``; default: by the suffix). ``value_cols`` defaults to every column
+    not named as id, time or label that holds numbers. ``labels_optional``: a label or
+    step-label column the table lacks is ignored (reading series to predict)."""
     path = os.fspath(path)
-    names, rows = _read_rows(path)
-    special = {c for c in (id_col, time_col, label_col, step_label_col) if c}
-    for c in special:
-        _col(names, c, path, "named")
-    values = value_cols or [c for c in names if c and c not in special]
-    vidx = [_col(names, c, path, "value") for c in values]
+    names, rows = _read_rows(path, _is_parquet(path) if parquet is None else parquet)
+    if labels_optional:
+        label_col = label_col if label_col in names else None
+        step_label_col = step_label_col if step_label_col in names else None
+    roles = {"id": id_col, "time": time_col, "label": label_col,
+             "per-step label": step_label_col}
+    for what, c in roles.items():
+        if c:
+            _col(names, c, path, what)
+    special = {c for c in roles.values() if c}
+    if value_cols:
+        vidx = [_col(names, c, path, "value") for c in value_cols]
+    else:
+        vidx = _numeric_columns(names, [k for k, c in enumerate(names)
+                                        if c and c not in special], rows, path)
     if not vidx:
-        raise DataError("no value columns", path=path, line=1)
+        raise DataError("no value columns (no numeric column besides the id, time and label "
+                        "columns)", path=path, line=1)
+    values = [names[k] for k in vidx]
     iid = names.index(id_col) if id_col else None
+    itime = names.index(time_col) if time_col else None
     ilab = names.index(label_col) if label_col else None
     istep = names.index(step_label_col) if step_label_col else None
     groups: dict[str, dict] = {}
-    width = max(vidx + [i for i in (iid, ilab, istep) if i is not None]) + 1
+    width = max(vidx + [i for i in (iid, itime, ilab, istep) if i is not None]) + 1
     for n, r in rows:
         if len(r) < width:
             raise DataError(f"expected at least {width} columns, found {len(r)}", path=path,
                             line=n)
-        key = r[iid].strip() if iid is not None else ""
-        g = groups.setdefault(key, {"x": [], "lines": [], "steps": [], "label": None})
-        g["x"].append([_float(r[k], path, n) for k in vidx])
+        key = _text(r[iid]) if iid is not None else ""
+        g = groups.setdefault(key, {"x": [], "lines": [], "steps": [], "times": [],
+                                    "label": None})
+        g["x"].append([_float(r[k], path, n, names[k]) for k in vidx])
         g["lines"].append(n)
+        if itime is not None:
+            g["times"].append(_text(r[itime]))
         if istep is not None:
-            g["steps"].append(r[istep].strip())
+            tag = _text(r[istep])
+            if not tag:
+                raise DataError(f"empty label in column {step_label_col!r}", path=path, line=n)
+            g["steps"].append(tag)
         if ilab is not None:
-            lab = r[ilab].strip()
+            lab = _text(r[ilab])
             if g["label"] is not None and lab != g["label"]:
                 raise DataError(f"series {key!r} has label {g['label']!r} earlier and {lab!r} "
                                 "here; a series label must not change", path=path, line=n)
             g["label"] = lab
     if not groups:
         raise DataError("no data rows (only a header)", path=path)
+    gs = list(groups.values())
     series = [impute(np.asarray(g["x"], dtype=np.float32), missing, path, g["lines"])
-              for g in groups.values()]
+              for g in gs]
     return SeriesData(series,
-                      [g["label"] for g in groups.values()] if ilab is not None else None,
-                      [g["steps"] for g in groups.values()] if istep is not None else None,
-                      values, [k or "0" for k in groups], [g["lines"][0] for g in groups.values()],
-                      path)
+                      [g["label"] for g in gs] if ilab is not None else None,
+                      [g["steps"] for g in gs] if istep is not None else None,
+                      values, [k or "0" for k in groups], [g["lines"][0] for g in gs],
+                      path, [g["lines"] for g in gs],
+                      [g["times"] for g in gs] if itime is not None else None)
 
 
 def read_csv_wide(path: str | os.PathLike[str], id_col: str | None = None,
-                  label_col: str | None = None, missing: str = "error") -> SeriesData:
-    """CSV with a header, one univariate series per row (see the module docstring)."""
+                  label_col: str | None = None, missing: str = "error",
+                  labels_optional: bool = False, parquet: bool | None = None) -> SeriesData:
+    """A table with a header, one univariate series per row (see the module docstring): CSV,
+    or Parquet (``parquet``; default: by the suffix)."""
     path = os.fspath(path)
-    names, rows = _read_rows(path)
+    names, rows = _read_rows(path, _is_parquet(path) if parquet is None else parquet)
+    if labels_optional and label_col not in names:
+        label_col = None
     iid = _col(names, id_col, path, "id") if id_col else None
     ilab = _col(names, label_col, path, "label") if label_col else None
     keep = [k for k in range(len(names)) if k not in (iid, ilab)]
     series, labels, ids, lines = [], [], [], []
     for n, r in rows:
-        vals = [r[k].strip() if k < len(r) else "" for k in keep]
-        while vals and vals[-1] == "":
+        vals = [r[k] if k < len(r) else None for k in keep]
+        while vals and _text(vals[-1]) == "":
             vals.pop()
         if not vals:
             raise DataError("a row without values", path=path, line=n)
         x = np.asarray([[_float(v, path, n)] for v in vals], dtype=np.float32)
         series.append(impute(x, missing, path, n))
-        labels.append(r[ilab].strip() if ilab is not None and ilab < len(r) else "")
-        ids.append(r[iid].strip() if iid is not None else str(len(ids)))
+        labels.append(_text(r[ilab]) if ilab is not None and ilab < len(r) else "")
+        ids.append(_text(r[iid]) if iid is not None else str(len(ids)))
         lines.append(n)
     if not series:
         raise DataError("no data rows (only a header)", path=path)
@@ -319,29 +437,40 @@ def read_csv_wide(path: str | os.PathLike[str], id_col: str | None = None,
                       lines, path)
 
 
+def series_format(path: str | os.PathLike[str], fmt: str = "auto") -> str:
+    """``fmt``, or with ``auto`` the format the suffix names (``.csv``/``.tsv``/``.txt``:
+    CSV long form; ``.parquet``/``.pq``: Parquet long form); "" when the suffix names none."""
+    if fmt not in SERIES_FORMATS:
+        raise ValueError(f"format must be one of {SERIES_FORMATS}, got {fmt!r}")
+    if fmt != "auto":
+        return fmt
+    return {"ts": "ts", "npy": "npy", "npz": "npz", "csv": "csv", "tsv": "csv", "txt": "csv",
+            "parquet": "parquet", "pq": "parquet"}.get(
+        Path(path).suffix.lower().lstrip("."), "")
+
+
 def read_series(path: str | os.PathLike[str], fmt: str = "auto", *,
                 value_cols: list[str] | None = None, id_col: str | None = None,
                 time_col: str | None = None, label_col: str | None = None,
-                step_label_col: str | None = None, missing: str = "error") -> SeriesData:
-    """Read any supported file; ``fmt`` ``auto`` goes by the suffix (``.csv``/``.tsv``: long)."""
-    if fmt not in SERIES_FORMATS:
-        raise ValueError(f"format must be one of {SERIES_FORMATS}, got {fmt!r}")
+                step_label_col: str | None = None, missing: str = "error",
+                labels_optional: bool = False) -> SeriesData:
+    """Read any supported file; ``fmt`` ``auto`` goes by the suffix (see :func:`series_format`;
+    ``wide`` reads Parquet when the suffix is ``.parquet``/``.pq``, else CSV).
+    ``labels_optional``: a named label column that a CSV/Parquet table lacks is ignored."""
     if missing not in MISSING:
         raise ValueError(f"missing must be one of {MISSING}, got {missing!r}")
     p = Path(path)
+    fmt = series_format(p, fmt)
     if not p.is_file():
         raise DataError("no such file", path=path)
-    if fmt == "auto":
-        suffix = p.suffix.lower().lstrip(".")
-        fmt = {"ts": "ts", "npy": "npy", "npz": "npz", "csv": "csv", "tsv": "csv",
-               "txt": "csv"}.get(suffix, "")
-        if not fmt:
-            raise DataError(f"cannot tell the format from the suffix {p.suffix!r}; give one "
-                            f"of {SERIES_FORMATS[1:]}", path=path)
+    if not fmt:
+        raise DataError(f"cannot tell the format from the suffix {p.suffix!r}; give one "
+                        f"of {SERIES_FORMATS[1:]}", path=path)
     if fmt == "ts":
         return read_ts(p, missing)
     if fmt in ("npy", "npz"):
         return read_numpy(p, missing)
     if fmt == "wide":
-        return read_csv_wide(p, id_col, label_col, missing)
-    return read_csv_long(p, value_cols, id_col, time_col, label_col, step_label_col, missing)
+        return read_csv_wide(p, id_col, label_col, missing, labels_optional)
+    return read_csv_long(p, value_cols, id_col, time_col, label_col, step_label_col, missing,
+                         labels_optional, parquet=fmt == "parquet")

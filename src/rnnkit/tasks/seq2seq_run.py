@@ -294,12 +294,14 @@ def load_translator(run: str | Path, which: str = "best") -> Translator:
 
 def translate(tr: Translator, texts: Sequence[str], beam: int = 5, n_best: int = 1,
               length_penalty: float = 1.0, batch_size: int = 64, max_len: int | None = None,
-              detok: bool = True) -> list:
+              detok: bool = True, **sampling) -> list:
     """Translations of ``texts`` (detokenised text, or token lists with ``detok=False``);
-    with ``n_best > 1`` a list of ``(translation, score)`` per text, best first."""
+    with ``n_best > 1`` a list of ``(translation, score)`` per text, best first. With
+    ``beam=1``, ``sampling`` (``greedy=False, temperature, top_k, top_p, generator``) samples
+    instead of taking the argmax (see :func:`rnnkit.decode.generate`)."""
     keep = [i for i, t in enumerate(texts) if t.strip()]  # a blank line translates to blank
     found = translate_ids(tr.model, encode_side(tr.src_vocab, [texts[i] for i in keep]), beam,
-                          batch_size, length_penalty, n_best, max_len)
+                          batch_size, length_penalty, n_best, max_len, **sampling)
     ids: list = [[] if n_best == 1 else [([], 0.0)]] * len(texts)
     for i, row in zip(keep, found):
         ids[i] = row
