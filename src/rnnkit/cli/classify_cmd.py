@@ -12,7 +12,7 @@ from ..tasks.classify_run import ClassifyDataConfig
 from ..tasks.encoder import EncoderConfig
 from ..train.loop import TrainConfig
 from .args import add_dataclass_args, build_dataclass
-from .progress import Progress
+from .progress import Progress, finished_run
 
 # With no budget given, train for this many epochs (see docs/classify_tag.md).
 DEFAULT_EPOCHS = 6.0
@@ -59,11 +59,7 @@ def start(args, train: TrainConfig, what: str, unit: str, epochs: float) -> Prog
 
 def finish(run: Path, kind: str) -> int:
     """Print where the run is and its validation report; 130 when interrupted."""
-    print(f"run folder: {run}", file=sys.stderr)
-    summary = json.loads((run / "summary.json").read_text())
-    if summary["stopped"] == "interrupted":
-        print(f"interrupted at step {summary['step']}; checkpoint saved. Continue with:\n"
-              f"  rnnkit train {kind} --resume {run}", file=sys.stderr)
+    if finished_run(run, kind) is None:
         return 130
     report = json.loads((run / "dev_report.json").read_text())
     print("validation (best checkpoint):")

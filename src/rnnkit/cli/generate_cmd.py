@@ -13,6 +13,7 @@ from ..tasks.generate_run import DIGITS, GenerateDataConfig
 from ..train.loop import TrainConfig
 from .args import add_dataclass_args, build_dataclass
 from .classify_cmd import add_run_args, start
+from .progress import finished_run
 
 # With no budget given, train for this many epochs (see docs/generate.md).
 DEFAULT_EPOCHS = {DIGITS: 8.0, "texts": 12.0}
@@ -48,11 +49,7 @@ def run_train(args) -> int:
                      DEFAULT_EPOCHS[data.kind])
     run = train_generator(data, model_cfg, train, out=args.out, resume=args.resume,
                           callbacks=[progress])
-    print(f"run folder: {run}", file=sys.stderr)
-    summary = json.loads((run / "summary.json").read_text())
-    if summary["stopped"] == "interrupted":
-        print(f"interrupted at step {summary['step']}; checkpoint saved. Continue with:\n"
-              f"  rnnkit train generate --resume {run}", file=sys.stderr)
+    if finished_run(run, "generate") is None:
         return 130
     print(format_report(json.loads((run / "report.json").read_text())))
     print(f"sample: rnnkit sample {run} --condition "

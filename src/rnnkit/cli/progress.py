@@ -57,3 +57,19 @@ class Progress:
             self.stream.write(f"{prefix}{tag} @ step {row['step']}: loss {row['val_loss']:.4f}"
                               f"{extra} ({row['eval_seconds']:.1f}s)\n")
         self.stream.flush()
+
+
+def finished_run(run, kind: str) -> dict | None:
+    """Print where the run is; its ``summary.json``, or None (after printing how to resume)
+    when training was interrupted. ``kind`` is the ``rnnkit train`` subcommand."""
+    import json
+    from pathlib import Path
+
+    run = Path(run)
+    print(f"run folder: {run}", file=sys.stderr)
+    summary = json.loads((run / "summary.json").read_text())
+    if summary["stopped"] == "interrupted":
+        print(f"interrupted at step {summary['step']}; checkpoint saved. Continue with:\n"
+              f"  rnnkit train {kind} --resume {run}", file=sys.stderr)
+        return None
+    return summary

@@ -12,6 +12,7 @@ from ..tasks.seq2seq_run import Seq2SeqDataConfig
 from ..train.loop import TrainConfig
 from .args import add_dataclass_args, build_dataclass
 from .classify_cmd import add_run_args
+from .progress import finished_run
 
 # With no budget given, train this many epochs (the Multi30k recipe, docs/seq2seq.md).
 DEFAULT_EPOCHS = 10.0
@@ -83,11 +84,7 @@ def run_train(args) -> int:
                      "attention)", "tok", DEFAULT_EPOCHS)
     run = train_seq2seq(data, model_cfg, train, out=args.out, resume=args.resume,
                         callbacks=[progress], final_beam=args.beam)
-    print(f"run folder: {run}", file=sys.stderr)
-    summary = json.loads((run / "summary.json").read_text())
-    if summary["stopped"] == "interrupted":
-        print(f"interrupted at step {summary['step']}; checkpoint saved. Continue with:\n"
-              f"  rnnkit train seq2seq --resume {run}", file=sys.stderr)
+    if finished_run(run, "seq2seq") is None:
         return 130
     report = json.loads((run / "dev_report.json").read_text())
     for key, rep in report.items():

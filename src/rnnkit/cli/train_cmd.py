@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from ..data.text import DEFAULT_CORPUS_DESCRIPTION
@@ -12,7 +11,7 @@ from ..tasks.lm import LMConfig
 from ..tasks.lm_run import LMDataConfig, train_lm
 from ..train.loop import TrainConfig
 from .args import add_dataclass_args, build_dataclass
-from .progress import Progress
+from .progress import Progress, finished_run
 
 # With no budget given, train for this many minutes (see docs/benchmarks.md).
 DEFAULT_MINUTES = 3.0
@@ -67,11 +66,7 @@ def run_lm(args) -> int:
           f"{args.data or 'the built-in corpus'}", file=sys.stderr)
     run = train_lm(data, model_cfg, train, out=args.out, resume=args.resume,
                    callbacks=[progress])
-    print(f"run folder: {run}", file=sys.stderr)
-    summary = json.loads((run / "summary.json").read_text())
-    if summary["stopped"] == "interrupted":
-        print(f"interrupted at step {summary['step']}; checkpoint saved. Continue with:\n"
-              f"  rnnkit train lm --resume {run}", file=sys.stderr)
+    if finished_run(run, "lm") is None:
         return 130
     if args.sample_length > 0:
         model, vocab, _ = load_lm(run)

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..data.batching import BucketBatcher, eval_batches, pad
-from ..train.task import StepOutput, Task
+from ..train.task import BatchedTask, StepOutput
 from .encoder import EncoderConfig, build_encoder
 from .metrics import classification_report
 from .pooling import POOLINGS, Pooling
@@ -118,7 +118,7 @@ def predict_proba(model: Classifier, seqs: Sequence[Sequence[int]],
     return out
 
 
-class ClassifyTask(Task):
+class ClassifyTask(BatchedTask):
     """Labelled token sequences for :class:`Classifier`, through the one training loop."""
 
     items_name = "sequences"
@@ -154,10 +154,3 @@ class ClassifyTask(Task):
         loss = F.nll_loss(probs.clamp_min(1e-12).log(), gold).item()
         report = classification_report(gold.tolist(), probs.argmax(1).tolist(), self.label_names)
         return {"loss": loss, "acc": report["accuracy"], "macro_f1": report["macro_f1"]}
-
-    def state_dict(self) -> dict:
-        return {"batcher": self.batcher.state_dict(), "gen": self.gen.get_state()}
-
-    def load_state_dict(self, d: dict) -> None:
-        self.batcher.load_state_dict(d["batcher"])
-        self.gen.set_state(d["gen"])

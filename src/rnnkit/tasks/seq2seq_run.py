@@ -25,7 +25,7 @@ from ..data.tokens import TOKENIZERS
 from ..data.vocab import Vocab
 from ..train.loop import TrainConfig
 from ..train.run import load_weights, read_config, require_task, train_in_run, write_json
-from ..train.task import StepOutput, Task
+from ..train.task import BatchedTask, StepOutput
 from .bleu import corpus_bleu, detokenize, sacre_bleu
 from .encoder import EncoderConfig
 from .seq2seq import Seq2Seq, Seq2SeqConfig, sequence_loss, translate_batch
@@ -101,7 +101,7 @@ def _nonempty(seqs: Sequence[Sequence[int]], unk: int = 0) -> list[list[int]]:
     return [list(s) or [unk] for s in seqs]  # a source that tokenises to nothing reads <unk>
 
 
-class Seq2SeqTask(Task):
+class Seq2SeqTask(BatchedTask):
     """Sentence pairs for :class:`~rnnkit.tasks.seq2seq.Seq2Seq` through the one training loop:
     length-bucketed batches, teacher forcing, masked cross-entropy; validation loss, perplexity
     and greedy BLEU (tokenised) on the validation pairs."""
@@ -159,13 +159,6 @@ class Seq2SeqTask(Task):
                     translate_ids(model, self.dev_src[:m], beam=1)]
             out["bleu"] = corpus_bleu(hyps, [[r] for r in self.dev_refs[:m]])["bleu"]
         return out
-
-    def state_dict(self) -> dict:
-        return {"batcher": self.batcher.state_dict(), "gen": self.gen.get_state()}
-
-    def load_state_dict(self, d: dict) -> None:
-        self.batcher.load_state_dict(d["batcher"])
-        self.gen.set_state(d["gen"])
 
 
 @torch.no_grad()

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..data.batching import BucketBatcher, eval_batches, pad
-from ..train.task import StepOutput, Task
+from ..train.task import BatchedTask, StepOutput
 from .classify import word_dropout
 from .crf import CRF
 from .encoder import CELLS, EncoderConfig, build_encoder
@@ -165,7 +165,7 @@ def predict_tags(model: Tagger, words: Sequence[Sequence[int]],
     return out
 
 
-class TagTask(Task):
+class TagTask(BatchedTask):
     """Tagged sentences for :class:`Tagger`, through the one training loop.
 
     Sentences are ``(word ids, char ids per word or None, tag ids)``. Evaluation reports the
@@ -220,10 +220,3 @@ class TagTask(Task):
             out["chunk_f1"] = chunk_scores([[names[t] for t in s] for s in gold],
                                            [[names[t] for t in s] for s in pred])["f1"]
         return out
-
-    def state_dict(self) -> dict:
-        return {"batcher": self.batcher.state_dict(), "gen": self.gen.get_state()}
-
-    def load_state_dict(self, d: dict) -> None:
-        self.batcher.load_state_dict(d["batcher"])
-        self.gen.set_state(d["gen"])

@@ -37,3 +37,19 @@ class Task:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         pass
+
+
+class BatchedTask(Task):
+    """A task that draws batches from ``self.batcher`` (a
+    :class:`~rnnkit.data.batching.BucketBatcher`) and random numbers from ``self.gen`` (a
+    ``torch.Generator``): both are its resume state."""
+
+    batcher: Any
+    gen: Any
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"batcher": self.batcher.state_dict(), "gen": self.gen.get_state()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.batcher.load_state_dict(state["batcher"])
+        self.gen.set_state(state["gen"])
