@@ -17,6 +17,8 @@
     rnnkit forecast RUN [--data FILE] [--horizon N]
     rnnkit train seq2seq --src train.de --tgt train.en [--dev-src val.de --dev-tgt val.en]
     rnnkit translate RUN [FILE|-] [--beam 5] [--n-best N] [--ref FILE]
+    rnnkit train generate --data digits | --data NAMES_FOLDER
+    rnnkit sample RUN --condition Russian | --condition 3,1,4
 
 `train classify` / `train tag` on numeric series run `train series-classify` /
 `train series-tag` (see ``rnnkit.cli.series_cmd.route_argv``). When standard output is a pipe
