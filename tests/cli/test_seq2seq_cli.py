@@ -70,6 +70,18 @@ def test_train_translate_and_score(trained, capsys, monkeypatch):
     assert bleu > 80 and png.is_file()
 
 
+def test_eval_reports_bleu_and_perplexity(trained, capsys):
+    tmp_path, run = trained
+    capsys.readouterr()
+    assert main(["eval", str(run), "--data", str(tmp_path / "dev.src"), "--ref",
+                 str(tmp_path / "dev.tgt"), "--beam", "2"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["sentences"] == 30 and rep["beam"] == 2
+    assert rep["bleu_tok"]["bleu"] > 80 and rep["ppl"] < 2.0 and rep["tokens"] > 30
+    assert main(["eval", str(run), "--data", str(tmp_path / "dev.src")]) == 2
+    assert "--ref REFERENCE" in capsys.readouterr().err
+
+
 def test_translate_errors(trained, capsys, tmp_path):
     run = trained[1]
     (tmp_path / "dev.src").write_text((trained[0] / "dev.src").read_text())

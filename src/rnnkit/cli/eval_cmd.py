@@ -2,7 +2,9 @@
 perplexity and bits/char on any text; a classifier or tagger (of texts, or of numeric series
 and frames): accuracy, macro-F1, per-class scores and the confusion matrix (printed and saved
 as a PNG), chunk F1 for BIO tags; a forecaster: MAE, RMSE, sMAPE and MASE of the last hold-out
-steps of every series next to the seasonal naive forecast (and a PNG of the first series)."""
+steps of every series next to the seasonal naive forecast (and a PNG of the first series);
+a translation model (``--data SOURCE --ref REFERENCE``): loss and perplexity of the references,
+tokenised BLEU and sacreBLEU of its beam-search translations."""
 
 from __future__ import annotations
 
@@ -18,6 +20,9 @@ def register(sub) -> None:
     p.add_argument("--plot", default=None, help="classify/tag: confusion-matrix PNG path "
                    "(default: RUN/eval-NAME-confusion.png); forecast: forecast PNG path "
                    "(default: RUN/eval-NAME-forecast.png)")
+    p.add_argument("--ref", default=None,
+                   help="seq2seq: reference translations aligned with --data (required)")
+    p.add_argument("--beam", type=int, default=5, help="seq2seq: beam size (1: greedy)")
     p.add_argument("--json", action="store_true",
                    help="classify/tag/forecast: print the report as JSON")
     p.set_defaults(func=run)
@@ -33,6 +38,10 @@ def run(args) -> int:
         from . import classify_cmd, tag_cmd
 
         return (classify_cmd if task == "classify" else tag_cmd).run_eval(args)
+    if task == "seq2seq":
+        from .seq2seq_cmd import run_eval
+
+        return run_eval(args)
     from . import series_cmd
 
     if task in series_cmd.SERIES_TASKS:

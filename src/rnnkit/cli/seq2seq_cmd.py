@@ -150,3 +150,19 @@ def run_translate(args) -> int:
         if saved:
             print(f"attention heatmap: {saved}", file=sys.stderr)
     return 0
+
+
+def run_eval(args) -> int:
+    """``rnnkit eval RUN --data SRC --ref REF [--beam K]``: a JSON report."""
+    from ..tasks.seq2seq_run import eval_translation_files
+    from .main import UserError, print_json
+
+    if not args.ref:
+        raise UserError("a translation run is scored against references: rnnkit eval RUN "
+                        "--data SOURCE --ref REFERENCE")
+    if args.beam < 1:
+        raise UserError(f"--beam must be >= 1, got {args.beam}")
+    report = eval_translation_files(args.run, args.data, args.ref, args.beam, args.encoding,
+                                    args.batch_size)
+    print_json(report)
+    return 0

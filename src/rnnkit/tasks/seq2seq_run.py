@@ -328,6 +328,40 @@ def score_translations(tr: Translator, src_texts: Sequence[str], ref_texts: Sequ
 
 
 @torch.no_grad()
+def reference_loss(tr: Translator, src_texts: Sequence[str], ref_texts: Sequence[str],
+                   batch_size: int = 64) -> dict:
+    """Teacher-forced loss (nats per target token, ``<eos>`` included) and perplexity of the
+    references given the sources."""
+    src = _nonempty(encode_side(tr.src_vocab, src_texts))
+    tgt = encode_side(tr.tgt_vocab, ref_texts)
+    bos, eos = tr.tgt_vocab.bos_id, tr.tgt_vocab.eos_id
+    total, count = 0.0, 0
+    for idx in eval_batches([len(s) for s in src], batch_size):
+        x, x_len = pad([src[i] for i in idx])
+        y_in, _ = pad(with_bos([tgt[i] for i in idx], bos))
+        y_out, y_len = pad(with_eos([tgt[i] for i in idx], eos))
+        k = int(y_len.sum())
+        total += sequence_loss(tr.model(x, x_len, y_in), y_out, y_len).item() * k
+        count += k
+    loss = total / max(count, 1)
+    return {"loss": loss, "ppl": math.exp(min(loss, 50.0)), "tokens": count}
+
+
+def eval_translation_files(run: str | Path, src_path: str | Path, ref_path: str | Path,
+                           beam: int = 5, encoding: str | None = None, batch_size: int = 64,
+                           which: str = "best") -> dict:
+    """Loss/perplexity of the references and BLEU (tokenised and sacreBLEU) of the ``beam``
+    translations of ``src_path`` against ``ref_path`` (aligned files, like training's)."""
+    tr = load_translator(run, which)
+    pairs = read_parallel(src_path, ref_path, encoding or tr.data.encoding)
+    src, ref = [p.src for p in pairs], [p.tgt for p in pairs]
+    report = score_translations(tr, src, ref, beam, batch_size=batch_size)
+    report.pop("hypotheses")
+    report.update(reference_loss(tr, src, ref, batch_size))
+    return report
+
+
+@torch.no_grad()
 def attention_matrix(tr_model: Seq2Seq, src_vocab: Seq2SeqVocab, tgt_vocab: Seq2SeqVocab,
                      text: str, max_len: int = 60) -> tuple[list[str], list[str], torch.Tensor]:
     """(source tokens, greedy output tokens, attention weights (T_out, S)) for one sentence."""
