@@ -73,12 +73,16 @@ def register_train(kinds) -> None:
 
     f = kinds.add_parser(
         "forecast", help="forecaster of numeric series: context -> the next H steps",
-        description="Train a direct multi-output recurrent forecaster. The last --holdout "
-        "steps of each series are scored at the end against the seasonal naive forecast.")
+        description="Train a recurrent forecaster: --strategy direct (the next --horizon "
+        "steps at once) or autoregressive (the next step, rolled out); --output point, "
+        "gaussian (mean and standard deviation) or quantile (--quantiles); --covariate-cols: "
+        "columns known in advance for the steps forecast. The last --holdout steps of each "
+        "series are scored at the end against the seasonal naive forecast.")
     add_dataclass_args(f, ForecastDataConfig, group="data")
     add_dataclass_args(f, EncoderConfig, defaults=asdict(ForecasterConfig().encoder),
                        skip=("bidirectional",), group="encoder")
-    add_dataclass_args(f, ForecasterConfig, skip=("num_targets",), group="model")
+    add_dataclass_args(f, ForecasterConfig, skip=("num_targets", "num_covariates"),
+                       group="model")
     add_dataclass_args(f, TrainConfig, group="training")
     add_run_args(f)
     f.set_defaults(func=run_train_forecast)
@@ -87,12 +91,18 @@ def register_train(kinds) -> None:
 def register(sub) -> None:
     p = sub.add_parser("forecast", help="forecast the next steps with a trained forecaster",
                        description="Print the forecast after the end of every series of "
-                       "--data (default: the run's training file) as CSV: series,step,values.")
+                       "--data (default: the run's training file) as CSV: series,step and "
+                       "per target its value (point), TARGET_mean,TARGET_std (gaussian) or "
+                       "TARGET_qLEVEL (quantile). A forecaster with covariates reads those "
+                       "of the steps forecast from the rows after each history: rows whose "
+                       "targets are empty.")
     p.add_argument("run", help="run folder of `rnnkit train forecast`")
-    p.add_argument("--data", help="series to continue (read like the training file)")
+    p.add_argument("--data", help="series to continue (read like the training file; "
+                   "trailing rows with an empty target hold the future covariates)")
     p.add_argument("--horizon", type=int, default=0,
                    help="steps to forecast (default: the model's horizon; more are rolled out)")
-    p.add_argument("--plot", help="save a PNG of the first series and its forecast here")
+    p.add_argument("--plot", help="save a PNG of the first series and its forecast (and "
+                   "interval) here")
     p.set_defaults(func=run_forecast)
 
 
@@ -149,8 +159,8 @@ def run_train_forecast(args) -> int:
     train = build_dataclass(TrainConfig, args)
     if not (train.steps or train.epochs or train.minutes):
         train.steps = DEFAULT_FORECAST_STEPS
-    progress = start(args, train, f"{enc.layers}x{enc.hidden} {enc.cell} forecaster", "win",
-                     0.0)
+    progress = start(args, train, f"{enc.layers}x{enc.hidden} {enc.cell} "
+                     f"{model_cfg.strategy} forecaster ({model_cfg.output} output)", "win", 0.0)
     run = train_forecaster(data, model_cfg, train, out=args.out, resume=args.resume,
                            callbacks=[progress])
     print(f"run folder: {run}", file=sys.stderr)
@@ -172,6 +182,10 @@ def print_forecast_report(r: dict) -> None:
     for name in ("model", "seasonal_naive"):
         s = r[name]
         print(f"{name:16}{s['mae']:10.4g}{s['rmse']:10.4g}{s['smape']:9.3f}{s['mase']:8.3f}")
+    m = r["model"]
+    if "coverage" in m:
+        print(f"interval {m['interval']}: {100 * m['coverage']:.1f}% of the hold-out inside "
+              f"(nominal {100 * m['nominal']:.0f}%), mean width {m['width']:.4g}")
 
 
 def run_forecast(args) -> int:
@@ -180,21 +194,30 @@ def run_forecast(args) -> int:
 
     if args.horizon < 0:
         raise ValueError(f"--horizon must be >= 0, got {args.horizon}")
-    d, preds = forecast_file(args.run, args.data, args.horizon or None)
-    _write_forecasts(d, preds)
+    d, fcs = forecast_file(args.run, args.data, args.horizon or None)
+    _write_forecasts(d, fcs)
     if args.plot:
-        plot_forecast(d.series[0], None, preds[0], Path(args.plot), names=d.features,
-                      title=f"forecast of {Path(args.data or d.path).name}")
+        f = fcs[0]
+        band = None if f.lower is None else (f.lower, f.upper)
+        plot_forecast(d.series[0][:, : d.num_targets], None, f.point, Path(args.plot),
+                      names=d.targets, title=f"forecast of {Path(args.data or d.path).name}",
+                      band=band, band_label=f.interval or "interval")
         print(f"forecast plot: {args.plot}", file=sys.stderr)
     return 0
 
 
-def _write_forecasts(d, preds) -> None:
+def _write_forecasts(d, fcs) -> None:
+    """CSV: ``series,step`` then per target its value, or its output columns
+    (``TARGET_mean,TARGET_std``; ``TARGET_q0.1,...``)."""
     out = csv.writer(sys.stdout, lineterminator="\n")
-    out.writerow(["series", "step", *d.features])
-    for sid, p in zip(d.ids, preds):
-        for k, row in enumerate(p, 1):
-            out.writerow([sid, f"+{k}", *(f"{v:.6g}" for v in row)])
+    cols = list(fcs[0].columns) if fcs else []
+    names = [f"{t}_{c}" for t in d.targets for c in cols] if cols else d.targets
+    out.writerow(["series", "step", *names])
+    for sid, f in zip(d.ids, fcs):
+        for k in range(len(f.point)):
+            vals = ([f.columns[c][k, j] for j in range(len(d.targets)) for c in cols]
+                    if cols else f.point[k])
+            out.writerow([sid, f"+{k + 1}", *(f"{v:.6g}" for v in vals)])
 
 
 # rnnkit eval / rnnkit predict on a series run --------------------------------------------------
@@ -218,26 +241,21 @@ def run_eval(args, task: str) -> int:
 
 
 def _eval_forecast(args) -> int:
-    import numpy as np
-
-    from ..tasks.forecast_metrics import plot_forecast
-    from ..tasks.series_run import eval_forecaster, load_forecaster
+    from ..tasks.series_run import eval_forecaster, load_forecaster, plot_holdout
 
     fc = load_forecaster(args.run)
     d = fc.read(args.data)
     report = eval_forecaster(args.run, args.data)
-    h = report["holdout"]
     if args.json:
-        print(json.dumps({k: v for k, v in report.items() if k not in ("forecast", "actual")},
+        print(json.dumps({k: v for k, v in report.items()
+                          if k not in ("forecast", "actual", "lower", "upper", "scored")},
                          indent=2))
     else:
         print_forecast_report(report)
-    first = next(x for x in d.series if len(x) - h >= fc.model.cfg.context)  # as scored
     plot = Path(args.plot) if args.plot else (
         Path(args.run) / f"eval-{Path(args.data).name}-forecast.png")
-    saved = plot_forecast(first[:-h], first[-h:], np.asarray(report["forecast"][0]), plot,
-                          names=d.features, title=f"{Path(args.data).name}: MASE "
-                          f"{report['model']['mase']:.3f}, sMAPE {report['model']['smape']:.2f}%")
+    saved = plot_holdout(report, d.series, d.targets, fc.data.season, plot,
+                         Path(args.data).name)
     if saved is not None:
         print(f"forecast plot: {saved}", file=sys.stderr)
     return 0
@@ -283,7 +301,7 @@ def run_predict(args, task: str) -> int:
     fc = series_run.load_forecaster(args.run, args.checkpoint)
     fc.data = _with_format(fc.data, args.format)
     d = fc.read(path)
-    _write_forecasts(d, [fc.predict(x, args.horizon or None) for x in d.series])
+    _write_forecasts(d, fc.forecast(d, args.horizon or None))
     return 0
 
 

@@ -101,9 +101,10 @@ def _float(tok, path: str, line: int, column: str | None = None) -> float:
 
 def impute(x: np.ndarray, missing: str, path: str, lines: list[int] | int) -> np.ndarray:
     """Fill NaNs of ``x`` (T, F) as ``missing`` says, or raise naming the line of the first
-    gap (``lines`` is one line per step, or one line for the whole series)."""
+    gap (``lines`` is one line per step, or one line for the whole series). ``keep`` (for
+    callers that impute later, e.g. the forecaster's future rows) leaves the NaNs."""
     bad = np.isnan(x)
-    if not bad.any():
+    if not bad.any() or missing == "keep":
         return x
     if missing == "error":
         t, f = map(int, np.argwhere(bad)[0])
@@ -456,8 +457,9 @@ def read_series(path: str | os.PathLike[str], fmt: str = "auto", *,
                 labels_optional: bool = False) -> SeriesData:
     """Read any supported file; ``fmt`` ``auto`` goes by the suffix (see :func:`series_format`;
     ``wide`` reads Parquet when the suffix is ``.parquet``/``.pq``, else CSV).
-    ``labels_optional``: a named label column that a CSV/Parquet table lacks is ignored."""
-    if missing not in MISSING:
+    ``labels_optional``: a named label column that a CSV/Parquet table lacks is ignored.
+    ``missing="keep"`` leaves missing values as NaN (the caller imputes)."""
+    if missing not in (*MISSING, "keep"):
         raise ValueError(f"missing must be one of {MISSING}, got {missing!r}")
     p = Path(path)
     fmt = series_format(p, fmt)

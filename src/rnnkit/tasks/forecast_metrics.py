@@ -5,7 +5,9 @@
   both zero counts 0), as in the M4 competition;
 * MASE: MAE divided by the in-sample MAE of the seasonal naive forecast
   :math:`\\hat y_t = y_{t-m}` on the training series (``m = 1``: the naive forecast). Below 1
-  beats the seasonal naive forecast's in-sample error.
+  beats the seasonal naive forecast's in-sample error;
+* coverage of a prediction interval: the share of actuals inside ``[lower, upper]``
+  (compare with the interval's nominal level, e.g. 0.8 for the 0.1-0.9 quantiles).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["forecast_report", "mae", "mase", "plot_forecast", "rmse", "seasonal_naive", "smape"]
+__all__ = ["coverage", "forecast_report", "mae", "mase", "plot_forecast", "rmse",
+           "seasonal_naive", "smape"]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,13 @@ def mase(y, yhat, train, m: int = 1) -> float:
     return mae(y, yhat) / float(scale)
 
 
+def coverage(y, lower, upper) -> float:
+    """Share of ``y`` inside ``[lower, upper]`` (bounds included), all the same shape."""
+    y, lo = _pair(y, lower)
+    _, hi = _pair(y, upper)
+    return float(((y >= lo) & (y <= hi)).mean())
+
+
 def seasonal_naive(train, horizon: int, m: int = 1) -> np.ndarray:
     """Repeat the last season of ``train`` (T, ...) over ``horizon`` steps."""
     train = np.asarray(train)
@@ -75,9 +85,12 @@ def forecast_report(y, yhat, train, m: int = 1) -> dict:
 def plot_forecast(history: np.ndarray, actual: np.ndarray | None, forecast: np.ndarray,
                   path: str | Path, title: str = "",
                   names: Sequence[str] | None = None,
-                  peers: dict[str, np.ndarray] | None = None) -> Path | None:
-    """PNG: the history, the forecast after it and (when known) the actual values.
-    Arrays are (T,) or (T, K); one panel per column K."""
+                  peers: dict[str, np.ndarray] | None = None,
+                  band: tuple[np.ndarray, np.ndarray] | None = None,
+                  band_label: str = "interval") -> Path | None:
+    """PNG: the history, the forecast after it and (when known) the actual values; ``band``
+    (lower, upper) shades a prediction interval. Arrays are (T,) or (T, K); one panel per
+    column K."""
     try:
         import matplotlib
 
@@ -97,6 +110,10 @@ def plot_forecast(history: np.ndarray, actual: np.ndarray | None, forecast: np.n
         if actual is not None:
             a = np.asarray(actual).reshape(len(actual), -1)
             ax.plot(tf[: len(a)], a[:, k], color="black", lw=1, ls="--", label="actual")
+        if band is not None:
+            lo, hi = (np.asarray(b).reshape(len(b), -1)[:, k] for b in band)
+            ax.fill_between(tf[: len(lo)], lo, hi, color="tab:red", alpha=0.2, lw=0,
+                            label=band_label)
         ax.plot(tf, f[:, k], color="tab:red", lw=1.5, label="forecast")
         for name, p in (peers or {}).items():
             ax.plot(tf, np.asarray(p).reshape(len(p), -1)[:, k], lw=1, label=name)
