@@ -80,3 +80,12 @@ def test_seq2seq_vocab_specials_and_round_trip(tmp_path):
     assert isinstance(w, Seq2SeqVocab) and w.itos == v.itos and w.lowercase
     cased = Seq2SeqVocab.build_from(["A a"], lowercase=False)
     assert cased.encode("A a") == [cased.stoi["A"], cased.stoi["a"]]
+
+
+def test_special_names_in_text_read_as_unknown(tmp_path):
+    v = Seq2SeqVocab.build_from(["a <eos> b <bos> <unk> <unk> a"], tokenizer="whitespace",
+                                max_size=5)
+    assert v.itos == ["<unk>", "<bos>", "<eos>", "a", "b"]
+    assert v.encode("a <eos> b <bos>") == [3, 0, 4, 0]
+    v.save(tmp_path / "v.json")
+    assert Vocab.load(tmp_path / "v.json").itos == v.itos

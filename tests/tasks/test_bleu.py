@@ -47,7 +47,16 @@ def test_agrees_with_sacrebleu_on_pretokenised_text():
     assert sacre_bleu(hyps, refs)["signature"].startswith("nrefs:1")
 
 
+def test_brevity_penalty_at_zero_length():
+    assert corpus_bleu([[]], [[["a", "b"]]])["bp"] == 0.0
+    assert corpus_bleu([[]], [[[]]])["bp"] == 1.0
+
+
 def test_detokenize():
     assert detokenize("a man ( left ) sits , smiling .".split()) == "a man (left) sits, smiling."
     assert detokenize(['he', 'said', '"', 'hi', '"', '.']) == 'he said "hi".'
     assert detokenize([]) == ""
+    from rnnkit.data.tokens import tokenize
+
+    for text in ['"Hi," she said.', 'He said "yes."', "It costs 3.5 dollars, 1,000 yen."]:
+        assert detokenize(tokenize(text)) == text

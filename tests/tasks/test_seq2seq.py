@@ -206,3 +206,33 @@ def test_bad_configs(bad, match):
         setattr(cfg, k, v)
     with pytest.raises(ValueError, match=match):
         Seq2Seq(cfg)
+
+
+def test_length_limit_is_per_sentence_not_per_batch():
+    torch.manual_seed(0)
+    model = Seq2Seq(small("general", True, "gru")).eval()
+    with torch.no_grad():
+        model.output.bias[model.cfg.eos_id] = -100.0  # never ends on its own
+    short, long_ = torch.tensor([[3, 4]]), torch.tensor([[5, 6, 7, 8, 9, 10, 3]])
+    alone = translate_batch(model, short, torch.tensor([2]))[0][0][0]
+    assert len(alone) == 2 * 2 + 10
+    both = torch.tensor([[3, 4, 0, 0, 0, 0, 0], [5, 6, 7, 8, 9, 10, 3]])
+    for beam in (1, 3):
+        rows = translate_batch(model, both, torch.tensor([2, 7]), beam=beam)
+        assert len(rows[0][0][0]) == 14 and len(rows[1][0][0]) == 2 * 7 + 10
+    assert translate_batch(model, both, torch.tensor([2, 7]))[0][0][0] == alone
+    assert len(translate_batch(model, long_, torch.tensor([7]), max_len=5)[0][0][0]) == 5
+
+
+def test_tied_embeddings_need_a_shared_vocabulary(tmp_path):
+    from rnnkit.tasks.seq2seq_run import Seq2SeqDataConfig, train_seq2seq
+    from rnnkit.train.loop import TrainConfig
+
+    (tmp_path / "s").write_text("a b\nc d\n")
+    (tmp_path / "t").write_text("x y\nz w\n")
+    data = Seq2SeqDataConfig(src=str(tmp_path / "s"), tgt=str(tmp_path / "t"), min_freq=1,
+                             max_vocab=6)
+    cfg = small(tie_embeddings=True)
+    with pytest.raises(ValueError, match="--shared-vocab"):
+        train_seq2seq(data, cfg, TrainConfig(steps=1), out=tmp_path / "runs")
+    assert not (tmp_path / "runs").exists()

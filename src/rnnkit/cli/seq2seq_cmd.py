@@ -74,7 +74,10 @@ def run_train(args) -> int:
     from ..tasks.encoder import EncoderConfig
     from ..tasks.seq2seq_run import train_seq2seq
     from .classify_cmd import start
+    from .main import UserError
 
+    if args.beam < 1:
+        raise UserError(f"--beam must be >= 1, got {args.beam}")
     data = build_dataclass(Seq2SeqDataConfig, args)
     enc = build_dataclass(EncoderConfig, args)
     model_cfg = build_dataclass(Seq2SeqConfig, args, encoder=enc)
@@ -101,21 +104,27 @@ def run_translate(args) -> int:
     from ..tasks.seq2seq_run import translate as translate_texts
     from .main import UserError
 
-    if args.beam < 1 or args.n_best < 1:
-        raise UserError(f"--beam and --n-best must be >= 1, got {args.beam} and {args.n_best}")
+    if args.beam < 1 or args.n_best < 1 or args.batch_size < 1:
+        raise UserError(f"--beam, --n-best and --batch-size must be >= 1, got {args.beam}, "
+                        f"{args.n_best} and {args.batch_size}")
+    if args.sample and (args.n_best > 1 or args.ref):
+        raise UserError("--sample draws one translation per line: it does not go with "
+                        "--n-best or --ref (BLEU is scored on beam or greedy output)")
     if args.n_best > args.beam:
         raise UserError(f"--n-best {args.n_best} needs --beam >= {args.n_best}")
+    if args.ref and args.n_best > 1:
+        raise UserError("--ref scores the best translation: leave out --n-best")
     tr = load_translator(args.run, args.checkpoint)
     encoding = args.encoding or tr.data.encoding
-    texts = (sys.stdin.read().splitlines() if args.input == "-"
-             else read_lines(args.input, encoding))
+    texts = (read_stdin_lines(encoding) if args.input == "-"
+             else read_lines(args.input, encoding, allow_empty=True))
     if args.ref:
         refs = read_lines(args.ref, encoding)
         if len(refs) != len(texts):
             raise UserError(f"{args.ref} has {len(refs)} lines but the input has "
                             f"{len(texts)}; line i must translate line i")
         rep = score_translations(tr, texts, refs, args.beam, args.length_penalty,
-                                 args.batch_size)
+                                 args.batch_size, args.max_len)
         for line in rep["hypotheses"]:
             sys.stdout.write(line + "\n")
         b = rep["bleu_tok"]
@@ -144,12 +153,29 @@ def run_translate(args) -> int:
             else:
                 for text, score in item:
                     sys.stdout.write(f"{i} ||| {text} ||| {score:.4f}\n")
-    if args.attention and texts:
-        saved = save_attention_plot(tr.model, tr.src_vocab, tr.tgt_vocab, texts[0],
-                                    Path(args.attention))
-        if saved:
-            print(f"attention heatmap: {saved}", file=sys.stderr)
+    first = next((t for t in texts if t.strip()), None)
+    if args.attention and first is not None:
+        if tr.model.attention is None:
+            print("no attention heatmap: this model was trained with --attention none",
+                  file=sys.stderr)
+        else:
+            saved = save_attention_plot(tr.model, tr.src_vocab, tr.tgt_vocab, first,
+                                        Path(args.attention))
+            if saved:
+                print(f"attention heatmap: {saved}", file=sys.stderr)
     return 0
+
+
+def read_stdin_lines(encoding: str) -> list[str]:
+    """Standard input split into lines exactly as files are (only at ``\n``; ``\r`` and a
+    byte-order mark dropped), decoded with ``encoding``."""
+    raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+    text = raw.decode(encoding) if isinstance(raw, bytes) else raw
+    text = text.removeprefix("\ufeff")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [ln.removesuffix("\r") for ln in lines]
 
 
 def run_eval(args) -> int:

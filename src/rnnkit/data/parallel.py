@@ -24,6 +24,8 @@ from .vocab import UNK, _token_list
 
 __all__ = ["Pair", "Seq2SeqVocab", "read_parallel", "read_parallel_table"]
 
+SPECIALS = frozenset({UNK, "<bos>", "<eos>"})
+
 
 @dataclass(frozen=True)
 class Pair:
@@ -123,14 +125,14 @@ def read_parallel_table(path: str | os.PathLike[str], src_col: int | str = 0,
 class Seq2SeqVocab(TokenVocab):
     """A token vocabulary with the decoder's specials first: ``<unk>`` 0 (also padding),
     ``<bos>`` 1, ``<eos>`` 2 (matching :class:`~rnnkit.tasks.seq2seq.Seq2SeqConfig`'s ids), then
-    tokens by frequency. Tokenisers can never produce ``<bos>``/``<eos>`` (the regex splits
-    ``<``), so specials cannot collide with text."""
+    tokens by frequency. The literal strings ``<unk>``, ``<bos>``, ``<eos>`` in text (possible
+    with the whitespace tokeniser) read as unknown words, never as the specials."""
 
     kind = "seq2seq-tokens"
 
     def __init__(self, tokens: Iterable[str], tokenizer: str = "regex",
                  lowercase: bool = True) -> None:
-        tokens = [t for t in tokens if t not in ("<bos>", "<eos>")]
+        tokens = [t for t in tokens if t not in SPECIALS]
         super().__init__(["<bos>", "<eos>", *tokens], tokenizer)
         self.lowercase = lowercase
 
@@ -139,13 +141,15 @@ class Seq2SeqVocab(TokenVocab):
     @classmethod
     def build_from(cls, texts: Iterable[str], tokenizer: str = "regex", lowercase: bool = True,
                    min_freq: int = 1, max_size: int = 0) -> Seq2SeqVocab:
-        base = TokenVocab.build((tokenize(t.lower() if lowercase else t, tokenizer)
-                                 for t in texts), min_freq, max_size - 2 if max_size else None,
-                                tokenizer)
+        base = TokenVocab.build(([w for w in tokenize(t.lower() if lowercase else t, tokenizer)
+                                  if w not in SPECIALS] for t in texts),
+                                min_freq, max_size - 2 if max_size else None, tokenizer)
         return cls(base.itos[1:], tokenizer, lowercase)
 
     def tokens(self, text: str) -> list[str]:
-        return tokenize(text.lower() if self.lowercase else text, self.tokenizer)
+        """The text's tokens as the vocabulary sees them (specials' names read as ``<unk>``)."""
+        return [UNK if w in SPECIALS else w
+                for w in tokenize(text.lower() if self.lowercase else text, self.tokenizer)]
 
     def encode(self, text: str) -> list[int]:
         return self.encode_tokens(self.tokens(text))

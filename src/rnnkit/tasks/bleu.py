@@ -55,19 +55,21 @@ def corpus_bleu(hypotheses: Sequence[Sequence[str]],
             matches[n - 1] += sum(min(c, max_ref[g]) for g, c in counts.items())
             totals[n - 1] += max(len(hyp) - n + 1, 0)
     precisions = [m / t if t else 0.0 for m, t in zip(matches, totals)]
-    if min(precisions) > 0:
-        log_p = sum(math.log(p) for p in precisions) / max_n
-        bp = 1.0 if hyp_len > ref_len else math.exp(1 - ref_len / max(hyp_len, 1))
-        bleu = 100 * bp * math.exp(log_p)
+    if hyp_len >= ref_len:
+        bp = 1.0
     else:
-        bp = 1.0 if hyp_len > ref_len else math.exp(1 - ref_len / max(hyp_len, 1))
-        bleu = 0.0
+        bp = 0.0 if hyp_len == 0 else math.exp(1 - ref_len / hyp_len)
+    bleu = 0.0
+    if min(precisions) > 0:
+        bleu = 100 * bp * math.exp(sum(math.log(p) for p in precisions) / max_n)
     return {"bleu": bleu, "precisions": [100 * p for p in precisions], "bp": bp,
             "ratio": hyp_len / max(ref_len, 1), "hyp_len": hyp_len, "ref_len": ref_len}
 
 
-_NO_SPACE_BEFORE = re.compile(r" ([.,!?;:%)\]}]|'s|n't|'re|'ve|'ll|'d|'m)(?=\s|$)")
-_NO_SPACE_AFTER = re.compile(r"([(\[{$]) ")
+_NO_SPACE_BEFORE = re.compile(
+    r" ([.,!?;:%)\]}\u201d]|'s|n't|'re|'ve|'ll|'d|'m)(?=[\s\"'\u201d)\]}.,!?;:]|$)")
+_NO_SPACE_AFTER = re.compile(r"([(\[{$\u201c\u00bf\u00a1]) ")
+_NUMBER = re.compile(r"(\d) ([.,]) (?=\d)")
 
 
 def detokenize(tokens: Sequence[str]) -> str:
@@ -91,8 +93,9 @@ def detokenize(tokens: Sequence[str]) -> str:
             out[-1] = '"' + tok
             continue
         out.append(tok)
-    text = " ".join(out)
+    text = _NUMBER.sub(r"\1\2", " ".join(out))  # 3 . 5 -> 3.5, 1 , 000 -> 1,000
     text = _NO_SPACE_BEFORE.sub(r"\1", text)
+    text = _NO_SPACE_BEFORE.sub(r"\1", text)  # again: runs like `yes . "` need two passes
     return _NO_SPACE_AFTER.sub(r"\1", text)
 
 

@@ -161,9 +161,11 @@ class Seq2Seq(nn.Module):
         super().__init__()
         cfg.validate()
         self.cfg = cfg
-        self.src_embedding = nn.Embedding(cfg.src_vocab, cfg.embed, padding_idx=cfg.pad_id)
+        # No padding_idx: id 0 is also <unk>, which must learn; padding never reaches the
+        # output (the encoder reads lengths, attention masks, the loss masks by length).
+        self.src_embedding = nn.Embedding(cfg.src_vocab, cfg.embed)
         self.tgt_embedding = (self.src_embedding if cfg.tie_embeddings else
-                              nn.Embedding(cfg.tgt_vocab, cfg.embed, padding_idx=cfg.pad_id))
+                              nn.Embedding(cfg.tgt_vocab, cfg.embed))
         self.encoder = build_encoder(cfg.encoder, cfg.embed)
         D = 2 if cfg.encoder.bidirectional else 1
         H, M = cfg.decoder_hidden, cfg.memory_size
@@ -298,7 +300,8 @@ class Seq2Seq(nn.Module):
 def sequence_loss(logits: Tensor, target: Tensor, lengths: Tensor,
                   label_smoothing: float = 0.0) -> Tensor:
     """Mean cross-entropy over the valid target positions (``t < lengths``)."""
-    mask = torch.arange(target.size(1)).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
+    mask = (torch.arange(target.size(1), device=target.device).unsqueeze(0)
+            < lengths.to(target.device).unsqueeze(1))  # (B, T)
     return F.cross_entropy(logits[mask], target[mask], label_smoothing=label_smoothing)
 
 
@@ -311,17 +314,33 @@ def translate_batch(model: Seq2Seq, src: Tensor, src_lengths: Tensor, *, beam: i
     """Decode a batch through :mod:`rnnkit.decode`; per row, up to ``n_best`` (ids, score)
     without ``<eos>``. ``beam > 1`` (or ``n_best > 1``) runs beam search and scores are its
     length-normalised log-probabilities; otherwise greedy (or sampling with ``greedy=False``)
-    and the score is 0.0. ``max_len`` defaults to twice the longest source plus 10."""
+    and the score is 0.0. At most ``max_len`` tokens per sentence (default: twice its source
+    length plus 10); a row that reaches it ends there."""
     cfg = model.cfg
-    if max_len is None:
-        max_len = int(src_lengths.max()) * 2 + 10
-    step, state = model.start(src, src_lengths)
-    first = torch.full((src.size(0),), cfg.bos_id, dtype=torch.long)
+    B = src.size(0)
+    # Each sentence's own limit, so a translation never depends on its batch neighbours.
+    limits = (2 * src_lengths.cpu() + 10 if max_len is None
+              else torch.full((B,), int(max_len), dtype=torch.long))
+    inner, state = model.start(src, src_lengths)
+    produced = [0]
+
+    def step(tokens: Tensor, st):
+        logits, st = inner(tokens, st)
+        produced[0] += 1
+        over = limits.repeat_interleave(logits.size(0) // B) < produced[0]
+        if bool(over.any()):  # past its limit a row can only end
+            ended = torch.full_like(logits[0], float("-inf"))
+            ended[cfg.eos_id] = 0.0
+            logits = torch.where(over.to(logits.device).unsqueeze(1), ended, logits)
+        return logits, st
+
+    first = torch.full((B,), cfg.bos_id, dtype=torch.long, device=src.device)
+    max_new = int(limits.max()) + 1  # + the forced <eos>
     if beam > 1 or n_best > 1:
-        found = beam_search(step, state, first, max_len, beam_size=max(beam, n_best),
+        found = beam_search(step, state, first, max_new, beam_size=max(beam, n_best),
                             eos_id=cfg.eos_id, length_penalty=length_penalty, n_best=n_best)
         return [[(_strip(ids, cfg.eos_id), s) for ids, s in row] for row in found]
-    tokens, _ = generate(step, state, first, max_len, greedy=greedy, temperature=temperature,
+    tokens, _ = generate(step, state, first, max_new, greedy=greedy, temperature=temperature,
                          top_k=top_k, top_p=top_p, generator=generator, eos_id=cfg.eos_id)
     return [[(_strip(row, cfg.eos_id), 0.0)] for row in tokens.tolist()]
 

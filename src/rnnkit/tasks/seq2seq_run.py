@@ -69,6 +69,9 @@ class Seq2SeqDataConfig:
             raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.max_vocab and self.max_vocab < 4:
+            raise ValueError(f"max_vocab must be 0 (no limit) or >= 4 (3 specials and a token), "
+                             f"got {self.max_vocab}")
 
 
 def read_pairs(cfg: Seq2SeqDataConfig, src: str, tgt: str | None) -> list[Pair]:
@@ -167,17 +170,21 @@ def translate_ids(model: Seq2Seq, seqs: Sequence[Sequence[int]], beam: int = 1,
                   max_len: int | None = None, **sampling) -> list:
     """Target ids per source (``n_best == 1``), or per source a list of ``(ids, score)``;
     in the order of ``seqs``; batched by length."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     was_training = model.training
     model.eval()
     seqs = _nonempty(seqs)
     out: list = [None] * len(seqs)
-    for idx in eval_batches([len(s) for s in seqs], batch_size):
-        x, x_len = pad([seqs[i] for i in idx])
-        found = translate_batch(model, x, x_len, beam=beam, n_best=n_best,
-                                length_penalty=length_penalty, max_len=max_len, **sampling)
-        for i, row in zip(idx, found):
-            out[i] = row[0][0] if n_best == 1 else row
-    model.train(was_training)
+    try:
+        for idx in eval_batches([len(s) for s in seqs], batch_size):
+            x, x_len = pad([seqs[i] for i in idx])
+            found = translate_batch(model, x, x_len, beam=beam, n_best=n_best,
+                                    length_penalty=length_penalty, max_len=max_len, **sampling)
+            for i, row in zip(idx, found):
+                out[i] = row[0][0] if n_best == 1 else row
+    finally:
+        model.train(was_training)
     return out
 
 
@@ -205,6 +212,11 @@ def train_seq2seq(data: Seq2SeqDataConfig, model_cfg: Seq2SeqConfig, train: Trai
         data, model_cfg, train = config_from_dict(cfg)
     data.validate()
     train.validate()
+    if model_cfg.tie_embeddings and not data.shared_vocab:
+        raise ValueError("tie_embeddings shares one embedding between source and target: it "
+                         "needs --shared-vocab")
+    if final_beam < 1:
+        raise ValueError(f"final_beam must be >= 1, got {final_beam}")
     train_pairs, dev_pairs = load_splits(data, train.seed)
     src_file, tgt_file = _vocab_files(data.shared_vocab)
     if resume is not None:
@@ -309,13 +321,14 @@ def translate(tr: Translator, texts: Sequence[str], beam: int = 5, n_best: int =
 
 
 def score_translations(tr: Translator, src_texts: Sequence[str], ref_texts: Sequence[str],
-                       beam: int = 5, length_penalty: float = 1.0, batch_size: int = 64) -> dict:
+                       beam: int = 5, length_penalty: float = 1.0, batch_size: int = 64,
+                       max_len: int | None = None) -> dict:
     """BLEU of translating ``src_texts`` against ``ref_texts``: the tokenised score (the
     training tokeniser and casing on both sides) and sacreBLEU of the detokenised output
     against the raw references (case-insensitive when the model was trained lowercased)."""
     if len(src_texts) != len(ref_texts):
         raise ValueError(f"{len(src_texts)} sources but {len(ref_texts)} references")
-    toks = translate(tr, src_texts, beam, 1, length_penalty, batch_size, detok=False)
+    toks = translate(tr, src_texts, beam, 1, length_penalty, batch_size, max_len, detok=False)
     report = {"sentences": len(src_texts), "beam": beam,
               "bleu_tok": corpus_bleu(toks, [[tr.tgt_vocab.tokens(r)] for r in ref_texts])}
     try:
@@ -371,12 +384,15 @@ def attention_matrix(tr_model: Seq2Seq, src_vocab: Seq2SeqVocab, tgt_vocab: Seq2
     _, attn = tr_model(torch.tensor([ids]), torch.tensor([len(ids)]), y_in,
                        return_attention=True)
     src_toks = [src_vocab.itos[i] for i in ids]
-    tgt_toks = [tgt_vocab.itos[i] for i in out] + ["<eos>"]
+    tgt_toks = [tgt_vocab.itos[i] for i in out] + ["<eos>"]  # the step that ends (or stops)
     return src_toks, tgt_toks, attn[0]
 
 
 def save_attention_plot(model: Seq2Seq, src_vocab, tgt_vocab, text: str, path: Path) -> Path | None:
-    """Heatmap PNG of the attention while translating ``text`` (None without matplotlib)."""
+    """Heatmap PNG of the attention while translating ``text`` (None without matplotlib or
+    for a model without attention)."""
+    if model.attention is None:
+        return None
     try:
         import matplotlib
 
