@@ -11,6 +11,7 @@ classify`` gives.
 
     python benchmarks/classify_rt.py --folds 0
     python benchmarks/classify_rt.py --folds 0,1,2,3,4,5,6,7,8,9 --epochs 4
+    python benchmarks/classify_rt.py --folds 0 --char-embed 50 --char-hidden 50   # + char features
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ def main(argv=None) -> int:
     p.add_argument("--embed", type=int, default=128)
     p.add_argument("--embed-init", type=float, default=0.05)
     p.add_argument("--pooling", default="max")
+    p.add_argument("--char-embed", type=int, default=0, help="char features (0: off)")
+    p.add_argument("--char-hidden", type=int, default=50)
     p.add_argument("--embed-dropout", type=float, default=0.3)
     p.add_argument("--out-dropout", type=float, default=0.5)
     p.add_argument("--word-dropout", type=float, default=0.0)
@@ -94,7 +97,8 @@ def main(argv=None) -> int:
             enc = EncoderConfig(cell=args.cell, hidden=args.hidden, bidirectional=True,
                                 backend=args.backend)
             model = ClassifierConfig(embed=args.embed, embed_init=args.embed_init, encoder=enc,
-                                     pooling=args.pooling,
+                                     pooling=args.pooling, char_embed=args.char_embed,
+                                     char_hidden=args.char_hidden,
                                      embed_dropout=args.embed_dropout,
                                      out_dropout=args.out_dropout)
             n_train = sum(1 for _ in open(paths["train"])) - 1

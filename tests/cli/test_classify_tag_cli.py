@@ -84,6 +84,43 @@ def test_classify_train_predict_eval(tmp_path, csv_data, capsys, monkeypatch):
     assert "bad.tsv:3: label 'meh' was not seen in training" in capsys.readouterr().err
 
 
+def test_classify_with_char_features(tmp_path, csv_data, capsys, monkeypatch):
+    from rnnkit.tasks.classify_run import load_classifier
+
+    base = ["train", "classify", "--data", str(csv_data), "--out", str(tmp_path / "runs"),
+            "--steps", "40", "--hidden", "16", "--embed", "16", "--lr", "0.02",
+            "--warmup-steps", "5", "--log-every", "20", "--pooling", "mean", "--char-embed", "8",
+            "--char-hidden", "8"]
+    assert main(base + ["--tokenizer", "bpe"]) == 2
+    assert "char features (--char-embed) need word tokens" in capsys.readouterr().err
+    assert main(base + ["--tokenizer", "whitespace", "--lowercase"]) == 0
+    run = _run(tmp_path, "classify")
+    assert (run / "chars.json").is_file()
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["model"]["char_embed"] == 8 and cfg["model"]["char_vocab_size"] > 10
+    capsys.readouterr()
+
+    clf = load_classifier(run)
+    assert clf.chars is not None and clf.model.cfg.char_hidden == 8
+    # "dove" and "gulp" were never seen, but their letters were: told apart by spelling
+    p = clf.proba(["the movie was dove", "the movie was gulp", "the movie was dove"])
+    assert clf.encode(["dove gulp"]) == [[0, 0]]
+    assert (p[0] - p[1]).abs().max() > 1e-4 and (p[0] - p[2]).abs().max() < 1e-6
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("a lovely film\n\nawful plot\n"))
+    assert main(["predict", str(run)]) == 0
+    lines = capsys.readouterr().out.split("\n")
+    assert lines[0].startswith("pos\t") and lines[1] == "" and lines[2].startswith("neg\t")
+    assert main(["eval", str(run), "--data", str(csv_data), "--json",
+                 "--plot", str(tmp_path / "cm.png")]) == 0
+    assert json.loads(capsys.readouterr().out)["accuracy"] > 0.9
+
+    cfg["train"]["steps"] = 45
+    (run / "config.json").write_text(json.dumps(cfg))
+    assert main(["train", "classify", "--resume", str(run)]) == 0
+    assert json.loads((run / "summary.json").read_text())["step"] == 45
+
+
 def test_classify_resume_and_folder_input(tmp_path, capsys):
     d = tmp_path / "polarity"
     d.mkdir()

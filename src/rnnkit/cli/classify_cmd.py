@@ -32,7 +32,8 @@ def register_train(kinds) -> None:
     add_dataclass_args(p, ClassifyDataConfig, group="data")
     add_dataclass_args(p, EncoderConfig, defaults=asdict(ClassifierConfig().encoder),
                        group="encoder")
-    add_dataclass_args(p, ClassifierConfig, skip=("vocab_size", "num_classes"), group="model")
+    add_dataclass_args(p, ClassifierConfig, skip=("vocab_size", "num_classes", "char_vocab_size"),
+                       group="model")
     add_dataclass_args(p, TrainConfig, defaults=TRAIN_DEFAULTS, group="training")
     add_run_args(p)
     p.set_defaults(func=run_train)

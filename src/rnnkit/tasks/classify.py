@@ -1,12 +1,17 @@
 """The sequence classifier head (many-to-one): tokens in, one label out.
 
-    tokens (B, T), lengths (B,) -> embedding (B, T, E) -> dropout
+    tokens (B, T), lengths (B,) -> word representation (B, T, E [+ 2*Hc]) -> dropout
         -> (bi)directional recurrent encoder (B, T, D*H)       (padded steps are zero)
         -> pooling over the valid steps (B, D*H) -> dropout -> linear (B, C)
 
+The word representation is the tagger's (:class:`.words.WordFeatures`): the token embedding,
+with optional char-level features (``char_embed > 0``: a char BiLSTM/GRU reads each distinct
+token of the batch once), which then need the tokens' char ids (a :class:`.words.WordBatch`).
+
 Training runs through the one loop (:class:`rnnkit.train.loop.Trainer`) with
 :class:`ClassifyTask`: length-bucketed batches, cross-entropy with optional class weights,
-optional word dropout (tokens replaced by ``<unk>`` so its embedding learns something).
+optional word dropout (tokens replaced by ``<unk>`` so its embedding learns something; a
+dropped token keeps its characters).
 """
 
 from __future__ import annotations
@@ -18,11 +23,20 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..data.batching import BucketBatcher, eval_batches, pad
+from ..data.batching import BucketBatcher, eval_batches
 from ..train.task import BatchedTask, StepOutput
 from .encoder import EncoderConfig, build_encoder
 from .metrics import classification_report
 from .pooling import POOLINGS, Pooling
+from .words import (
+    WordBatch,
+    WordFeatures,
+    as_word_batch,
+    legacy_word_keys,
+    validate_char_config,
+    word_batch,
+    word_dropout,
+)
 
 
 def _encoder_defaults() -> EncoderConfig:
@@ -36,9 +50,13 @@ class ClassifierConfig:
     embed: int = 128  # E, embedding size (the vectors' size when --vectors is given)
     embed_init: float = 0.05  # embeddings start uniform in [-a, a] (0: torch's N(0, 1))
     encoder: EncoderConfig = field(default_factory=_encoder_defaults)
+    char_vocab_size: int = 0  # set from the characters when char features are on
+    char_embed: int = 0  # character embedding size for char-level word features (0: off)
+    char_hidden: int = 50  # Hc, hidden units per direction of the char encoder
+    char_cell: str = "lstm"  # lstm | gru | rnn: the char encoder's cell
     pooling: str = "max"  # last | mean | max | attention (over the valid steps only)
     attention_size: int = 64  # hidden size of the attention scorer
-    embed_dropout: float = 0.3  # dropout on the embeddings
+    embed_dropout: float = 0.3  # dropout on the word representation (embedding ++ chars)
     out_dropout: float = 0.5  # dropout on the pooled vector before the output layer
 
     def validate(self) -> None:
@@ -47,32 +65,43 @@ class ClassifierConfig:
                              f"{self.vocab_size} and {self.num_classes}")
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
+        validate_char_config(self)
 
 
 class Classifier(nn.Module):
-    """``forward(tokens (B, T), lengths (B,)) -> logits (B, C)``."""
+    """``forward(tokens (B, T), lengths (B,)) -> logits (B, C)``, or ``forward(batch)`` with a
+    :class:`~.words.WordBatch` (needed with char features: it holds the tokens' char ids).
+
+    Checkpoints from before :class:`~.words.WordFeatures` (``embedding.weight`` at the top)
+    load as ``words.embedding.weight``.
+    """
 
     def __init__(self, cfg: ClassifierConfig):
         super().__init__()
         cfg.validate()
         self.cfg = cfg
-        self.embedding = nn.Embedding(cfg.vocab_size, cfg.embed)
-        if cfg.embed_init > 0:  # small: Adam moves a row by about lr per update (see tag.py)
-            nn.init.uniform_(self.embedding.weight, -cfg.embed_init, cfg.embed_init)
-        self.encoder = build_encoder(cfg.encoder, cfg.embed)
+        self.words = WordFeatures.from_config(cfg)
+        self.encoder = build_encoder(cfg.encoder, self.words.size)
         D = 2 if cfg.encoder.bidirectional else 1
         self.pooling = Pooling(cfg.pooling, D * cfg.encoder.hidden, D, cfg.attention_size)
         self.embed_dropout = nn.Dropout(cfg.embed_dropout)
         self.out_dropout = nn.Dropout(cfg.out_dropout)
         self.output = nn.Linear(D * cfg.encoder.hidden, cfg.num_classes)
+        self.register_load_state_dict_pre_hook(legacy_word_keys)
 
-    def features(self, tokens: Tensor, lengths: Tensor) -> Tensor:
+    @property
+    def embedding(self) -> nn.Embedding:
+        """The token embedding (``words.embedding``)."""
+        return self.words.embedding
+
+    def features(self, tokens: Tensor | WordBatch, lengths: Tensor | None = None) -> Tensor:
         """The pooled vector, (B, D*H)."""
-        x = self.embed_dropout(self.embedding(tokens))  # (B, T, E)
-        out, _ = self.encoder(x, lengths=lengths)  # (B, T, D*H)
-        return self.pooling(out, lengths)
+        batch = as_word_batch(tokens, lengths)
+        x = self.embed_dropout(self.words(batch))  # (B, T, E [+ 2*Hc])
+        out, _ = self.encoder(x, lengths=batch.lengths)  # (B, T, D*H)
+        return self.pooling(out, batch.lengths)
 
-    def forward(self, tokens: Tensor, lengths: Tensor) -> Tensor:
+    def forward(self, tokens: Tensor | WordBatch, lengths: Tensor | None = None) -> Tensor:
         return self.output(self.out_dropout(self.features(tokens, lengths)))  # (B, C)
 
 
@@ -96,30 +125,27 @@ def class_weights(labels: Sequence[int], num_classes: int, spec: str) -> Tensor 
     return torch.tensor(w)
 
 
-def word_dropout(x: Tensor, p: float, unk_id: int, gen: torch.Generator) -> Tensor:
-    """Replace each token by ``unk_id`` with probability ``p`` (training only)."""
-    if p <= 0:
-        return x
-    drop = torch.rand(x.shape, generator=gen) < p
-    return x.masked_fill(drop, unk_id)
-
-
 @torch.no_grad()
-def predict_proba(model: Classifier, seqs: Sequence[Sequence[int]],
-                  batch_size: int = 128) -> Tensor:
-    """Class probabilities (N, C), in the order of ``seqs``."""
+def predict_proba(model: Classifier, seqs: Sequence[Sequence[int]], batch_size: int = 128,
+                  chars: Sequence[Sequence[Sequence[int]]] | None = None) -> Tensor:
+    """Class probabilities (N, C), in the order of ``seqs``; ``chars``: the char ids of each
+    token of each sequence (a model with char features needs them)."""
     was_training = model.training
     model.eval()
     out = torch.empty(len(seqs), model.cfg.num_classes)
     for idx in eval_batches([len(s) for s in seqs], batch_size):
-        x, lengths = pad([seqs[i] for i in idx])
-        out[idx] = torch.softmax(model(x, lengths).float(), dim=1)
+        b = word_batch([seqs[i] for i in idx], None if chars is None else [chars[i] for i in idx])
+        out[idx] = torch.softmax(model(b).float(), dim=1)
     model.train(was_training)
     return out
 
 
 class ClassifyTask(BatchedTask):
-    """Labelled token sequences for :class:`Classifier`, through the one training loop."""
+    """Labelled token sequences for :class:`Classifier`, through the one training loop.
+
+    ``train_chars`` / ``dev_chars``: the char ids of each token of each sequence, for a model
+    with char features. Word dropout replaces token ids only: a dropped token keeps its chars.
+    """
 
     items_name = "sequences"
 
@@ -127,11 +153,18 @@ class ClassifyTask(BatchedTask):
                  dev: Sequence[Sequence[int]], dev_labels: Sequence[int],
                  label_names: Sequence[str], batch_size: int = 32, seed: int = 0,
                  weights: Tensor | None = None, word_dropout: float = 0.0,
-                 unk_id: int | None = 0, eval_batch_size: int = 256):
+                 unk_id: int | None = 0, eval_batch_size: int = 256,
+                 train_chars: Sequence[Sequence[Sequence[int]]] | None = None,
+                 dev_chars: Sequence[Sequence[Sequence[int]]] | None = None):
         if word_dropout > 0 and unk_id is None:
             raise ValueError("word dropout needs a vocabulary with an <unk> id (not BPE)")
+        if (train_chars is None) != (dev_chars is None):
+            raise ValueError("give the char ids of both the training and the validation "
+                             "sequences, or of neither")
         self.train, self.train_labels = list(train), torch.as_tensor(list(train_labels))
         self.dev, self.dev_labels = list(dev), list(dev_labels)
+        self.train_chars = None if train_chars is None else list(train_chars)
+        self.dev_chars = None if dev_chars is None else list(dev_chars)
         self.label_names = list(label_names)
         self.batcher = BucketBatcher([len(s) for s in self.train], batch_size, seed)
         self.weights, self.word_dropout, self.unk_id = weights, word_dropout, unk_id
@@ -140,16 +173,18 @@ class ClassifyTask(BatchedTask):
 
     def train_step(self, model: Classifier) -> StepOutput:
         idx = next(self.batcher)
-        x, lengths = pad([self.train[i] for i in idx])
-        x = word_dropout(x, self.word_dropout, self.unk_id or 0, self.gen)
-        logits = model(x, lengths)  # (B, C)
+        b = word_batch([self.train[i] for i in idx],
+                       None if self.train_chars is None else [self.train_chars[i] for i in idx])
+        b.words = word_dropout(b.words, self.word_dropout, self.unk_id or 0, self.gen)
+        logits = model(b)  # (B, C)
         w = None if self.weights is None else self.weights.to(logits.dtype)
         loss = F.cross_entropy(logits, self.train_labels[idx], weight=w)
         return StepOutput(loss, len(idx), 1.0, self.batcher.epochs_done)
 
     def evaluate(self, model: Classifier, max_items: int | None = None) -> dict:
         n = len(self.dev) if max_items is None else min(len(self.dev), max_items)
-        probs = predict_proba(model, self.dev[:n], self.eval_batch_size)
+        probs = predict_proba(model, self.dev[:n], self.eval_batch_size,
+                              None if self.dev_chars is None else self.dev_chars[:n])
         gold = torch.as_tensor(self.dev_labels[:n])
         loss = F.nll_loss(probs.clamp_min(1e-12).log(), gold).item()
         report = classification_report(gold.tolist(), probs.argmax(1).tolist(), self.label_names)

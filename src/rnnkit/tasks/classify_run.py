@@ -1,8 +1,9 @@
 """Sequence classification end to end as library calls (``rnnkit train classify``,
 ``rnnkit predict``, ``rnnkit eval`` are thin layers over these).
 
-The run folder is the language model's (:mod:`rnnkit.train.run`), plus ``labels.json``, the
-validation report ``dev_report.json`` and its confusion matrix ``confusion.png``.
+The run folder is the language model's (:mod:`rnnkit.train.run`), plus ``labels.json``,
+``chars.json`` (with char features, as the tagger's: :mod:`.words`), the validation report
+``dev_report.json`` and its confusion matrix ``confusion.png``.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ from pathlib import Path
 import torch
 
 from .. import __version__
-from ..data import DataError, Vocab
+from ..data import CharVocab, DataError, Vocab
 from ..data.batching import split_indices
 from ..data.tables import TextExample, read_examples
-from ..data.tokens import TOKENIZERS, LabelVocab, build_text_vocab
+from ..data.tokens import TOKENIZERS, LabelVocab, TokenVocab, build_text_vocab, tokenize
 from ..data.vectors import load_vectors, vector_dim
 from ..train.loop import TrainConfig
 from ..train.run import (
@@ -31,6 +32,10 @@ from ..train.run import (
 from .classify import Classifier, ClassifierConfig, ClassifyTask, class_weights, predict_proba
 from .encoder import EncoderConfig
 from .metrics import classification_report, plot_confusion
+from .words import CHARS_FILE, WordEncoders, build_char_vocab, load_char_vocab
+
+# Tokenisers whose tokens are words, which char features spell.
+CHAR_TOKENIZERS = ("whitespace", "regex")
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +57,7 @@ class ClassifyDataConfig:
     bpe_size: int = 4000  # BPE vocabulary size (tokenizer bpe)
     max_len: int = 0  # keep the first N tokens of each text (0: all)
     vectors: str | None = None  # GloVe / word2vec text file to initialise the embeddings
+    max_word_chars: int = 20  # char features read a token's first and last N/2 chars (0: all)
     batch_size: int = 32  # B, sequences per batch (batched by similar length)
     word_dropout: float = 0.0  # training: replace a token by <unk> with this probability
     class_weights: str = "none"  # none | balanced | w1,w2,... (in sorted label order)
@@ -94,6 +100,33 @@ def encode_texts(vocab: Vocab, texts: Sequence[str], lowercase: bool = False,
     return out
 
 
+def encode_words(enc: WordEncoders, texts: Sequence[str], max_len: int = 0
+                 ) -> tuple[list[list[int]], list[list[list[int]]]]:
+    """Char features: token ids and each token's char ids, per text. The text is tokenised as
+    written (the chars keep case) and tokens are looked up lowercased with ``enc.lowercase``;
+    a text without tokens is one ``<unk>`` token spelled by one unknown char."""
+    ids_out, chars_out = [], []
+    for t in texts:
+        toks = tokenize(t, enc.words.tokenizer)
+        toks = toks[:max_len] if max_len else toks
+        ids, chars = enc.encode(toks) if toks else ([enc.words.unk_id], [[0]])
+        ids_out.append(ids)
+        chars_out.append(chars)
+    return ids_out, chars_out
+
+
+def encode_inputs(vocab: Vocab, chars: CharVocab | None, data: ClassifyDataConfig,
+                  texts: Sequence[str]) -> tuple[list[list[int]], list | None]:
+    """Token ids per text and, with a char vocabulary, each token's char ids (else None)."""
+    if chars is None:
+        return encode_texts(vocab, texts, data.lowercase, data.max_len), None
+    if not isinstance(vocab, TokenVocab) or vocab.tokenizer not in CHAR_TOKENIZERS:
+        raise ValueError("char features need word tokens (tokenizer whitespace or regex), not "
+                         f"{getattr(vocab, 'tokenizer', vocab.kind)!r}")
+    enc = WordEncoders(vocab, chars, data.lowercase, data.max_word_chars)
+    return encode_words(enc, texts, data.max_len)
+
+
 def label_ids(labels: LabelVocab, examples: Sequence[TextExample]) -> list[int]:
     """Label ids; a label not seen in training is a DataError naming file and line."""
     return [labels.index(e.label, e.path, e.line) for e in examples]
@@ -116,9 +149,13 @@ def train_classifier(data: ClassifyDataConfig, model_cfg: ClassifierConfig, trai
         data, model_cfg, train = config_from_dict(cfg)
     data.validate()
     train.validate()
+    if model_cfg.char_embed and data.tokenizer not in CHAR_TOKENIZERS:
+        raise ValueError(f"char features (--char-embed) need word tokens (--tokenizer "
+                         f"whitespace or regex), not {data.tokenizer!r}")
     train_ex, dev_ex = load_splits(data, train.seed)
     if resume is not None:
         vocab, labels = Vocab.load(run / "vocab.json"), LabelVocab.load(run / "labels.json")
+        chars = load_char_vocab(run, model_cfg.char_embed)
     else:
         labels = LabelVocab.build(e.label for e in train_ex)
         if len(labels) < 2:
@@ -127,34 +164,41 @@ def train_classifier(data: ClassifyDataConfig, model_cfg: ClassifierConfig, trai
         vocab = build_text_vocab([e.text.lower() if data.lowercase else e.text
                                   for e in train_ex], data.tokenizer, data.min_freq,
                                  data.max_vocab, data.bpe_size)
-    x_train = encode_texts(vocab, [e.text for e in train_ex], data.lowercase, data.max_len)
-    x_dev = encode_texts(vocab, [e.text for e in dev_ex], data.lowercase, data.max_len)
+        chars = (build_char_vocab(t for e in train_ex for t in tokenize(e.text, data.tokenizer))
+                 if model_cfg.char_embed else None)
+    x_train, c_train = encode_inputs(vocab, chars, data, [e.text for e in train_ex])
+    x_dev, c_dev = encode_inputs(vocab, chars, data, [e.text for e in dev_ex])
     y_train, y_dev = label_ids(labels, train_ex), label_ids(labels, dev_ex)
     model_cfg.vocab_size, model_cfg.num_classes = len(vocab), len(labels)
+    model_cfg.char_vocab_size = len(chars) if chars is not None else 0
     if data.vectors and resume is None:
         model_cfg.embed = vector_dim(data.vectors)
     torch.manual_seed(train.seed)
     model = Classifier(model_cfg)
     n_vec = None
     if data.vectors and resume is None:
-        n_vec = load_vectors(data.vectors, vocab.stoi, model.embedding.weight)
+        n_vec = load_vectors(data.vectors, vocab.stoi, model.words.embedding.weight)
     weights = class_weights(y_train, len(labels), data.class_weights)
     task = ClassifyTask(x_train, y_train, x_dev, y_dev, labels.itos, data.batch_size,
-                        train.seed, weights, data.word_dropout, vocab.unk_id)
+                        train.seed, weights, data.word_dropout, vocab.unk_id,
+                        train_chars=c_train, dev_chars=c_dev)
     resolved = {"task": "classify", "rnnkit": __version__, "source": data.data,
                 "data": asdict(data), "model": asdict(model_cfg), "train": asdict(train),
                 "labels": labels.itos,
                 "sizes": {"train": len(train_ex), "dev": len(dev_ex), "vocab": len(vocab),
                           "vectors_found": n_vec,
                           "parameters": sum(p.numel() for p in model.parameters())}}
+    artifacts = {"vocab.json": vocab, "labels.json": labels}
+    if chars is not None:
+        artifacts[CHARS_FILE] = chars
     run, summary = train_in_run(
         model, task, train, resolved, out=out, name="classify", resume=resume,
-        artifacts={"vocab.json": vocab, "labels.json": labels}, callbacks=callbacks,
+        artifacts=artifacts, callbacks=callbacks,
         title=f"{model_cfg.encoder.cell} classifier: {data.data}")
     if summary["stopped"] != "interrupted":
         load_weights(model, run, "best")
-        report = classification_report(y_dev, predict_proba(model, x_dev).argmax(1).tolist(),
-                                       labels.itos)
+        pred = predict_proba(model, x_dev, chars=c_dev).argmax(1).tolist()
+        report = classification_report(y_dev, pred, labels.itos)
         write_json(run / "dev_report.json", report)
         plot_confusion(report, run / "confusion.png", title=f"validation: accuracy "
                        f"{report['accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f}")
@@ -168,13 +212,24 @@ class LoadedClassifier:
     labels: LabelVocab
     data: ClassifyDataConfig  # how the training data were read and encoded
     config: dict  # the run's resolved config
+    chars: CharVocab | None = None  # the characters, with char features
+
+    def inputs(self, texts: Sequence[str]) -> tuple[list[list[int]], list | None]:
+        """Token ids per text and, with char features, each token's char ids (else None)."""
+        return encode_inputs(self.vocab, self.chars, self.data, texts)
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
-        return encode_texts(self.vocab, texts, self.data.lowercase, self.data.max_len)
+        return self.inputs(texts)[0]
+
+    def proba(self, texts: Sequence[str], batch_size: int = 128) -> torch.Tensor:
+        """Class probabilities (N, C), in the order of ``texts``."""
+        ids, chars = self.inputs(texts)
+        return predict_proba(self.model, ids, batch_size, chars)
 
 
 def load_classifier(run: str | Path, which: str = "best") -> LoadedClassifier:
-    """The trained classifier (eval mode) with its vocabulary, labels and config."""
+    """The trained classifier (eval mode) with its vocabulary, labels, config and (with char
+    features) characters."""
     run = Path(run)
     cfg = read_config(run)
     require_task(run, cfg, "classify")
@@ -183,7 +238,8 @@ def load_classifier(run: str | Path, which: str = "best") -> LoadedClassifier:
     load_weights(model, run, which)
     model.eval()
     return LoadedClassifier(model, Vocab.load(run / "vocab.json"),
-                            LabelVocab.load(run / "labels.json"), data, cfg)
+                            LabelVocab.load(run / "labels.json"), data, cfg,
+                            load_char_vocab(run, model_cfg.char_embed))
 
 
 def predict_texts(clf: LoadedClassifier, texts: Sequence[str], batch_size: int = 128
@@ -191,7 +247,7 @@ def predict_texts(clf: LoadedClassifier, texts: Sequence[str], batch_size: int =
     """(label, probability) of the most likely class per text."""
     if not texts:
         return []
-    probs = predict_proba(clf.model, clf.encode(texts), batch_size)
+    probs = clf.proba(texts, batch_size)
     p, k = probs.max(1)
     return [(clf.labels.itos[i], float(q)) for i, q in zip(k.tolist(), p.tolist())]
 
@@ -205,7 +261,7 @@ def eval_classifier_file(run: str | Path, path: str | Path, encoding: str | None
         clf.data.encoding = encoding
     examples = read_labelled(clf.data, str(path))
     gold = label_ids(clf.labels, examples)
-    probs = predict_proba(clf.model, clf.encode([e.text for e in examples]), batch_size)
+    probs = clf.proba([e.text for e in examples], batch_size)
     report = classification_report(gold, probs.argmax(1).tolist(), clf.labels.itos)
     report["loss"] = torch.nn.functional.nll_loss(probs.clamp_min(1e-12).log(),
                                                   torch.as_tensor(gold)).item()

@@ -1,13 +1,12 @@
 """The sequence tagger head (synchronous many-to-many): one tag per word.
 
-    words (B, T) -> word embedding (B, T, E)
-                    [++ char features (B, T, 2*Hc): a char BiLSTM/GRU per word, its final states]
+    words (B, T) -> word representation (B, T, E [+ 2*Hc])     (:class:`.words.WordFeatures`:
+                    the word embedding [++ char features, a char BiLSTM/GRU per word])
                  -> dropout -> bidirectional recurrent encoder (B, T, D*H)
                  -> dropout -> linear: emission scores (B, T, K)
                  -> per-step softmax, or a CRF over the whole sentence (:mod:`.crf`)
 
-The char encoder reads each distinct word of the batch once, as one batch of U words (padding
-words left out), with the words' own lengths; each of the N valid words takes its row.
+The char encoder reads each distinct word of the batch once (:func:`.words.word_batch`).
 
 Training goes through the one loop with :class:`TagTask`; the loss is per token (the CRF's
 sentence negative log-likelihoods summed and divided by the number of words).
@@ -24,11 +23,18 @@ from torch import Tensor, nn
 
 from ..data.batching import BucketBatcher, eval_batches, pad
 from ..train.task import BatchedTask, StepOutput
-from .classify import word_dropout
 from .crf import CRF
-from .encoder import CELLS, EncoderConfig, build_encoder
+from .encoder import EncoderConfig, build_encoder
 from .metrics import accuracy, chunk_scores, is_chunk_tagset
-from .pooling import last_outputs, step_mask
+from .pooling import step_mask
+from .words import (
+    WordBatch,
+    WordFeatures,
+    legacy_word_keys,
+    validate_char_config,
+    word_batch,
+    word_dropout,
+)
 
 
 def _encoder_defaults() -> EncoderConfig:
@@ -54,79 +60,53 @@ class TaggerConfig:
         if self.vocab_size < 1 or self.num_tags < 1:
             raise ValueError(f"need vocab_size and num_tags >= 1, got {self.vocab_size} and "
                              f"{self.num_tags}")
-        if self.char_embed and self.char_vocab_size < 1:
-            raise ValueError("char features need char_vocab_size >= 1")
-        if self.char_cell not in CELLS:
-            raise ValueError(f"char_cell must be one of {CELLS}, got {self.char_cell!r}")
+        validate_char_config(self)
 
 
 @dataclass
-class TagBatch:
-    words: Tensor  # (B, T) word ids
-    lengths: Tensor  # (B,)
-    chars: Tensor | None = None  # (U, W) char ids of the U distinct words of the batch
-    char_lengths: Tensor | None = None  # (U,)
-    word_index: Tensor | None = None  # (N,) row of `chars` of each valid word, row-major
+class TagBatch(WordBatch):
     tags: Tensor | None = None  # (B, T) gold tag ids (0 past each length)
 
 
 def make_batch(words: Sequence[Sequence[int]], chars: Sequence[Sequence[Sequence[int]]] | None,
                tags: Sequence[Sequence[int]] | None = None) -> TagBatch:
     """Pad a batch. Each distinct spelling is given to the char encoder once."""
-    x, lengths = pad(words)
-    c = cl = index = t = None
-    if chars is not None:
-        rows: dict[tuple, int] = {}
-        index = torch.tensor([rows.setdefault(tuple(w), len(rows)) for sent in chars
-                              for w in sent], dtype=torch.long)
-        c, cl = pad(list(rows))
-    if tags is not None:
-        t, _ = pad(tags)
-    return TagBatch(x, lengths, c, cl, index, t)
+    b = word_batch(words, chars)
+    t = None if tags is None else pad(tags)[0]
+    return TagBatch(b.words, b.lengths, b.chars, b.char_lengths, b.word_index, t)
 
 
 class Tagger(nn.Module):
-    """``forward(batch) -> emissions (B, T, K)``; :meth:`loss` and :meth:`decode`."""
+    """``forward(batch) -> emissions (B, T, K)``; :meth:`loss` and :meth:`decode`.
+
+    Checkpoints from before :class:`~.words.WordFeatures` (``embedding.*``,
+    ``char_embedding.*``, ``char_encoder.*`` at the top) load as ``words.*``.
+    """
 
     def __init__(self, cfg: TaggerConfig):
         super().__init__()
         cfg.validate()
         self.cfg = cfg
-        self.embedding = nn.Embedding(cfg.vocab_size, cfg.embed)
-        width = cfg.embed
-        if cfg.char_embed:
-            self.char_embedding = nn.Embedding(cfg.char_vocab_size, cfg.char_embed)
-            self.char_encoder = build_encoder(
-                EncoderConfig(cell=cfg.char_cell, hidden=cfg.char_hidden, bidirectional=True,
-                              backend=cfg.encoder.backend), cfg.char_embed)
-            width += 2 * cfg.char_hidden
-        for emb in (self.embedding, getattr(self, "char_embedding", None)):
-            # Small initial vectors: Adam moves each row by about lr per update, so rows that
-            # start at N(0, 1) barely move from their random start (measured on rt-polarity).
-            if emb is not None and cfg.embed_init > 0:
-                nn.init.uniform_(emb.weight, -cfg.embed_init, cfg.embed_init)
-        self.encoder = build_encoder(cfg.encoder, width)
+        self.words = WordFeatures.from_config(cfg)
+        self.encoder = build_encoder(cfg.encoder, self.words.size)
         D = 2 if cfg.encoder.bidirectional else 1
         self.embed_dropout = nn.Dropout(cfg.embed_dropout)
         self.out_dropout = nn.Dropout(cfg.out_dropout)
         self.output = nn.Linear(D * cfg.encoder.hidden, cfg.num_tags)
         self.crf = CRF(cfg.num_tags) if cfg.crf else None
+        self.register_load_state_dict_pre_hook(legacy_word_keys)
+
+    @property
+    def embedding(self) -> nn.Embedding:
+        """The word embedding (``words.embedding``)."""
+        return self.words.embedding
 
     def char_features(self, batch: TagBatch) -> Tensor:
         """(B, T, 2*Hc): each valid word's char-encoder final states, zero at padding."""
-        out, _ = self.char_encoder(self.char_embedding(batch.chars),
-                                   lengths=batch.char_lengths)  # (U, W, 2*Hc)
-        vec = last_outputs(out, batch.char_lengths.to(out.device), 2)  # (U, 2*Hc)
-        vec = vec[batch.word_index.to(vec.device)]  # (N, 2*Hc)
-        B, T = batch.words.shape
-        feats = vec.new_zeros(B, T, vec.shape[1])
-        feats[step_mask(batch.lengths.to(vec.device), T)] = vec
-        return feats
+        return self.words.char_features(batch)
 
     def forward(self, batch: TagBatch) -> Tensor:
-        x = self.embedding(batch.words)  # (B, T, E)
-        if self.cfg.char_embed:
-            x = torch.cat([x, self.char_features(batch)], dim=2)
+        x = self.words(batch)  # (B, T, E [+ 2*Hc])
         out, _ = self.encoder(self.embed_dropout(x), lengths=batch.lengths)  # (B, T, D*H)
         return self.output(self.out_dropout(out))  # (B, T, K)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from .. import __version__
-from ..data import CharVocab, DataError, Vocab
+from ..data import DataError, Vocab
 from ..data.batching import split_indices
 from ..data.conllu import TaggedSentence, read_tagged
 from ..data.tokens import LabelVocab, TokenVocab
@@ -31,6 +31,7 @@ from ..train.run import (
 from .encoder import EncoderConfig
 from .metrics import chunk_scores, classification_report, is_chunk_tagset, plot_confusion
 from .tag import Tagger, TaggerConfig, TagTask, predict_tags
+from .words import CHARS_FILE, WordEncoders, build_char_vocab, load_char_vocab
 
 log = logging.getLogger(__name__)
 
@@ -78,24 +79,7 @@ def tag_ids(tags: LabelVocab, s: TaggedSentence) -> list[int]:
     return [tags.index(t, s.path, ln) for t, ln in zip(s.tags, lines)]
 
 
-@dataclass
-class TagEncoders:
-    """Words to model inputs, as in training."""
-
-    words: TokenVocab
-    chars: CharVocab | None
-    lowercase: bool
-    max_chars: int = 0
-
-    def _spell(self, w: str) -> str:
-        k = self.max_chars
-        return w if not k or len(w) <= k else w[: (k + 1) // 2] + w[len(w) - k // 2 :]
-
-    def encode(self, words: Sequence[str]) -> tuple[list[int], list[list[int]] | None]:
-        ids = self.words.encode_tokens([w.lower() for w in words] if self.lowercase else words)
-        chars = None if self.chars is None else [self.chars.encode(self._spell(w)) or [0]
-                                                 for w in words]
-        return ids, chars
+TagEncoders = WordEncoders  # words to model inputs, as in training (shared with classify)
 
 
 def config_from_dict(cfg: dict) -> tuple[TagDataConfig, TaggerConfig, TrainConfig]:
@@ -138,12 +122,12 @@ def train_tagger(data: TagDataConfig, model_cfg: TaggerConfig, train: TrainConfi
     if resume is not None:
         words = Vocab.load(run / "vocab.json")
         tags = LabelVocab.load(run / "labels.json")
-        chars = Vocab.load(run / "chars.json") if model_cfg.char_embed else None
+        chars = load_char_vocab(run, model_cfg.char_embed)
     else:
         tags = LabelVocab.build(t for s in train_s for t in s.tags)
         words = TokenVocab.build(([w.lower() for w in s.words] if data.lowercase else s.words
                                   for s in train_s), data.min_freq, data.max_vocab or None)
-        chars = (CharVocab.build("".join(w for s in train_s for w in s.words))
+        chars = (build_char_vocab(w for s in train_s for w in s.words)
                  if model_cfg.char_embed else None)
     enc = TagEncoders(words, chars, data.lowercase, data.max_word_chars)
     train_items, dev_items = _items(enc, tags, train_s), _items(enc, tags, dev_s)
@@ -155,7 +139,7 @@ def train_tagger(data: TagDataConfig, model_cfg: TaggerConfig, train: TrainConfi
     model = Tagger(model_cfg)
     n_vec = None
     if data.vectors and resume is None:
-        n_vec = load_vectors(data.vectors, words.stoi, model.embedding.weight)
+        n_vec = load_vectors(data.vectors, words.stoi, model.words.embedding.weight)
     task = TagTask(train_items, dev_items, tags.itos, data.batch_size, train.seed,
                    data.word_dropout, words.unk_id)
     resolved = {"task": "tag", "rnnkit": __version__, "source": data.data,
@@ -167,7 +151,7 @@ def train_tagger(data: TagDataConfig, model_cfg: TaggerConfig, train: TrainConfi
                           "parameters": sum(p.numel() for p in model.parameters())}}
     artifacts = {"vocab.json": words, "labels.json": tags}
     if chars is not None:
-        artifacts["chars.json"] = chars
+        artifacts[CHARS_FILE] = chars
     run, summary = train_in_run(
         model, task, train, resolved, out=out, name="tag", resume=resume, artifacts=artifacts,
         callbacks=callbacks, title=f"{model_cfg.encoder.cell} tagger: {data.data}")
@@ -212,7 +196,7 @@ def load_tagger(run: str | Path, which: str = "best") -> LoadedTagger:
     load_weights(model, run, which)
     model.eval()
     words = Vocab.load(run / "vocab.json")
-    chars = Vocab.load(run / "chars.json") if model_cfg.char_embed else None
+    chars = load_char_vocab(run, model_cfg.char_embed)
     if not isinstance(words, TokenVocab):
         raise DataError(f"expected a tokens vocabulary, found {words.kind!r}",
                         path=run / "vocab.json")
