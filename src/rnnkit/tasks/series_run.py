@@ -134,6 +134,41 @@ def _series_config(cfg: dict):
     return m, TrainConfig(**cfg["train"])
 
 
+def _resume_configs(resume: str | Path, task: str, data_cls, model_cls):
+    """(data config, model config, train config) saved in a ``task`` run folder."""
+    run = Path(resume)
+    cfg = read_config(run)
+    require_task(run, cfg, task)
+    m, train = _series_config(cfg)
+    return data_cls(**cfg["data"]), model_cls(**m), train
+
+
+def _train_dev(read, data, seed: int, min_series: int = 1):
+    """(train, validation) series: ``data.dev`` read with the training's feature columns, or a
+    seeded ``data.dev_fraction`` of whole series held out."""
+    full = read(data, data.data)
+    if data.dev:
+        tr = full
+        dev = read(data, data.dev, value_cols=_trained_cols(data.format, data.dev, tr.features))
+    else:
+        if len(full) < min_series:
+            raise DataError(f"{len(full)} series: validation holds out whole series, so give "
+                            "a series id column (--series-col) or validation frames (--dev)",
+                            path=data.data)
+        rest, held = split_indices(len(full), data.dev_fraction, seed)
+        tr, dev = _subset(full, rest), _subset(full, held)
+    _check_features(dev, tr.features)
+    return tr, dev
+
+
+def _normalized(data, tr, dev, resume):
+    """The normaliser (fitted on the training split only, or the resumed run's) and the
+    normalised training and validation series."""
+    norm = (Normalizer.fit(tr.series, data.normalize) if resume is None
+            else Normalizer.load(Path(resume) / "normalizer.json"))
+    return norm, [norm.transform(x) for x in tr.series], [norm.transform(x) for x in dev.series]
+
+
 def train_series_classifier(data: SeriesClassifyDataConfig, model_cfg: SeriesModelConfig,
                             train: TrainConfig, out: str | Path = "runs",
                             resume: str | Path | None = None,
@@ -141,30 +176,16 @@ def train_series_classifier(data: SeriesClassifyDataConfig, model_cfg: SeriesMod
     """Train a classifier of numeric series; returns the run folder. ``resume`` continues a
     run folder (its saved configuration and normalisation are used)."""
     if resume is not None:
-        run = Path(resume)
-        cfg = read_config(run)
-        require_task(run, cfg, "series-classify")
-        m, train = _series_config(cfg)
-        data, model_cfg = SeriesClassifyDataConfig(**cfg["data"]), SeriesModelConfig(**m)
+        data, model_cfg, train = _resume_configs(resume, "series-classify",
+                                                 SeriesClassifyDataConfig, SeriesModelConfig)
     data.validate()
     train.validate()
-    full = read_labelled_series(data, data.data)
-    if data.dev:
-        tr = full
-        dev = read_labelled_series(data, data.dev,
-                                   value_cols=_trained_cols(data.format, data.dev, tr.features))
-    else:
-        rest, held = split_indices(len(full), data.dev_fraction, train.seed)
-        tr, dev = _subset(full, rest), _subset(full, held)
-    _check_features(dev, tr.features)
+    tr, dev = _train_dev(read_labelled_series, data, train.seed)
     labels = LabelVocab.build(tr.labels)
     if len(labels) < 2:
         raise DataError("only one class label in the training data", path=data.data)
     y_train, y_dev = _label_ids(labels, tr), _label_ids(labels, dev)
-    norm = (Normalizer.fit(tr.series, data.normalize) if resume is None  # training split only
-            else Normalizer.load(run / "normalizer.json"))
-    x_train = [norm.transform(x) for x in tr.series]
-    x_dev = [norm.transform(x) for x in dev.series]
+    norm, x_train, x_dev = _normalized(data, tr, dev, resume)
     model_cfg.input_size, model_cfg.num_outputs = tr.num_features, len(labels)
     torch.manual_seed(train.seed)
     model = SeriesClassifier(model_cfg)
@@ -302,35 +323,17 @@ def train_frame_tagger(data: FrameTagDataConfig, model_cfg: FrameTaggerConfig,
     from .tag_run import tag_report
 
     if resume is not None:
-        run = Path(resume)
-        cfg = read_config(run)
-        require_task(run, cfg, "series-tag")
-        m, train = _series_config(cfg)
-        data, model_cfg = FrameTagDataConfig(**cfg["data"]), FrameTaggerConfig(**m)
+        data, model_cfg, train = _resume_configs(resume, "series-tag", FrameTagDataConfig,
+                                                 FrameTaggerConfig)
     data.validate()
     train.validate()
-    full = read_frames(data, data.data)
-    if data.dev:
-        tr = full
-        dev = read_frames(data, data.dev,
-                          value_cols=_trained_cols(data.format, data.dev, tr.features))
-    else:
-        if len(full) < 2:
-            raise DataError(f"{len(full)} series: validation holds out whole series, so give "
-                            "a series id column (--series-col) or validation frames (--dev)",
-                            path=data.data)
-        rest, held = split_indices(len(full), data.dev_fraction, train.seed)
-        tr, dev = _subset(full, rest), _subset(full, held)
-    _check_features(dev, tr.features)
+    tr, dev = _train_dev(read_frames, data, train.seed, min_series=2)
     labels = LabelVocab.build(t for tags in tr.step_labels for t in tags)
     if len(labels) < 2:
         raise DataError(f"only one label ({labels.itos[0]!r}) in the training frames",
                         path=data.data)
     y_train, y_dev = _frame_label_ids(labels, tr), _frame_label_ids(labels, dev)
-    norm = (Normalizer.fit(tr.series, data.normalize) if resume is None  # training split only
-            else Normalizer.load(run / "normalizer.json"))
-    x_train = [norm.transform(x) for x in tr.series]
-    x_dev = [norm.transform(x) for x in dev.series]
+    norm, x_train, x_dev = _normalized(data, tr, dev, resume)
     model_cfg.input_size, model_cfg.num_labels = tr.num_features, len(labels)
     torch.manual_seed(train.seed)
     model = FrameTagger(model_cfg)
