@@ -37,7 +37,7 @@ def test_names_train_sample_resume(tmp_path, names, capsys):
     assert cfg["sizes"]["unique_pairs"] == 10 and cfg["sizes"]["dev"] == 2
     assert cfg["model"]["condition"] == "class" and cfg["model"]["num_classes"] == 2
     printed = capsys.readouterr().out
-    assert "validation perplexity per character" in printed and "Omega" in printed
+    assert "validation perplexity per token" in printed and "Omega" in printed
 
     assert main(["sample", str(run), "--condition", "Omega", "--num", "3", "--seed", "0"]) == 0
     lines = capsys.readouterr().out.strip().split("\n")
@@ -115,3 +115,18 @@ def test_condition_on_a_language_model_run_is_an_error(tmp_path, capsys):
     assert main(["sample", str(run), "--condition", "x"]) == 2
     assert "--condition and --beam are for generator runs" in capsys.readouterr().err
     assert main(["sample", str(run), "--length", "5", "--seed", "0"]) == 0
+
+
+def test_label_without_validation_texts_reports_cleanly(tmp_path, capsys):
+    folder = tmp_path / "n"
+    folder.mkdir()
+    (folder / "Russian.txt").write_text("Ivan\nOleg\nPyotr\nBoris\n")
+    (folder / "Single.txt").write_text("Solo\n")  # one text: all of it stays in training
+    out = tmp_path / "runs"
+    assert main(["train", "generate", "--data", str(folder), "--out", str(out), "--steps", "5",
+                 "--batch-size", "2", *TINY]) == 0
+    printed = capsys.readouterr().out
+    single = next(ln for ln in printed.splitlines() if ln.startswith("Single"))
+    assert single.split()[1] == "-" and single.split()[2] == "0"
+    assert main(["eval", str(_run(out)), "--data", str(folder)]) == 2
+    assert "report.json" in capsys.readouterr().err

@@ -43,3 +43,14 @@ def test_a_label_with_one_text_stays_in_training():
     assert len(dev) == 1 and dev[0].label == "y"
     with pytest.raises(ValueError, match="fraction"):
         split_per_label([], 1.5)
+
+
+def test_split_keeps_at_least_one_example_of_every_label_in_training():
+    from rnnkit.data.names import split_per_label
+    from rnnkit.data.tables import TextExample
+
+    ex = [TextExample(f"{lab}{i}", lab, "f", i) for lab, n in (("A", 2), ("B", 4), ("C", 1))
+          for i in range(n)]
+    train, dev = split_per_label(ex, 0.8, seed=0)
+    assert {e.label for e in train} == {"A", "B", "C"}
+    assert sorted(e.label for e in dev) == ["A", "B", "B", "B"]

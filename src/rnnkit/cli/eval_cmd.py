@@ -42,6 +42,12 @@ def run(args) -> int:
         from .seq2seq_cmd import run_eval
 
         return run_eval(args)
+    if task == "generate":
+        from .main import UserError
+
+        raise UserError(f"{args.run}: a generator run is evaluated when it is trained (see "
+                        f"{args.run}/report.json); sample it with `rnnkit sample {args.run} "
+                        "--condition ...`")
     from . import series_cmd
 
     if task in series_cmd.SERIES_TASKS:

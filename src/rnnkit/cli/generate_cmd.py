@@ -70,12 +70,13 @@ def format_report(report: dict) -> str:
             lines.append(f"  {s['condition']}: {s['caption']!r} (truth {s['truth']!r})")
         return "\n".join(lines)
     width = max(len(k) for k in report["per_label"]) if report["per_label"] else 5
-    lines = [f"validation perplexity per character (end token included): "
+    lines = [f"validation perplexity per token (end token included): "
              f"{report['all']['ppl']:.3f} with the label, {report['label_unknown_ppl']:.3f} "
              "without (mixture over labels)",
              f"{'label':<{width}}  {'ppl':>6}  {'texts':>5}  samples (temperature 0.8)"]
     for label, r in report["per_label"].items():
-        lines.append(f"{label:<{width}}  {r['ppl']:6.3f}  {r['texts']:5d}  "
+        ppl = f"{r['ppl']:6.3f}" if r.get("ppl") is not None else f"{'-':>6}"  # no dev texts
+        lines.append(f"{label:<{width}}  {ppl}  {r.get('texts', 0):5d}  "
                      f"{', '.join(r.get('samples', []))}")
     return "\n".join(lines)
 

@@ -64,6 +64,8 @@ def run(args) -> int:
 
     if task in series_cmd.SERIES_TASKS:
         return series_cmd.run_predict(args, task)
+    hint = {"seq2seq": f"rnnkit translate {args.run} FILE",
+            "generate": f"rnnkit sample {args.run} --condition ..."}.get(
+        task, f"rnnkit sample {args.run}")
     raise UserError(f"{args.run}: a {task!r} run; predict works on classify, tag, "
-                    "series-classify, series-tag and forecast runs (for a language model use "
-                    "`rnnkit sample`)")
+                    f"series-classify, series-tag and forecast runs (for this run use `{hint}`)")

@@ -49,7 +49,7 @@ def parse_digits(spec: str, max_digits: int) -> list[int]:
     """``"3,1,4"``, ``"3 1 4"`` or ``"314"`` -> ``[3, 1, 4]``; a ValueError explains bad input."""
     s = spec.strip()
     parts = s.replace(",", " ").split() if ("," in s or " " in s) else list(s)
-    if not parts or not all(p.isdigit() and len(p) == 1 for p in parts):
+    if not parts or not all(len(p) == 1 and p in "0123456789" for p in parts):
         raise ValueError(f"digits must be single digits 0-9 separated by commas (e.g. 3,1,4), "
                          f"got {spec!r}")
     if len(parts) > max_digits:

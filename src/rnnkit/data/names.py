@@ -59,7 +59,8 @@ def split_per_label(examples: Sequence[TextExample], fraction: float, seed: int 
     held: set[int] = set()
     for label in sorted(by_label, key=str):
         idx = by_label[label]
-        k = max(1, round(len(idx) * fraction)) if len(idx) > 1 else 0
+        # at least one held out, and at least one kept, when the label has two or more
+        k = min(max(1, round(len(idx) * fraction)), len(idx) - 1) if len(idx) > 1 else 0
         perm = torch.randperm(len(idx), generator=gen).tolist()
         held.update(idx[p] for p in perm[:k])
     train = [e for i, e in enumerate(examples) if i not in held]

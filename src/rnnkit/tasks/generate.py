@@ -154,7 +154,11 @@ class Generator(nn.Module):
         """One decoding step: the step function of :func:`rnnkit.decode.generate`."""
         rnn_state, vec = state
         out, rnn_state = self.decoder(self._inputs(tokens.unsqueeze(1), vec[0]), rnn_state)
-        return self.output(self.out_dropout(out[:, 0])), (rnn_state, vec)
+        logits = self.output(self.out_dropout(out[:, 0]))
+        # id 0 is every generator vocabulary's unknown token: never a training target, so it
+        # is never produced either.
+        logits[:, 0] = float("-inf")
+        return logits, (rnn_state, vec)
 
 
 # Decoding --------------------------------------------------------------------------------------
