@@ -246,6 +246,24 @@ def test_auto_backend(cls):
     assert user.resolve_backend(torch.device("cuda")) == "reference"
     for b in ("kernel", "reference", "torch"):
         assert cls(3, 4, backend=b).resolve_backend(CPU) == b
+    with torch.no_grad():  # inference: the LSTM goes to oneDNN, the others stay on the kernel
+        assert layer.resolve_backend(CPU) == ("torch" if cls is rnnkit.LSTM else "kernel")
+        assert user.resolve_backend(CPU) == "reference"
+        assert cls(3, 4, backend="kernel").resolve_backend(CPU) == "kernel"
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_auto_inference_matches_the_kernel(bidirectional):
+    torch.manual_seed(0)
+    layer = rnnkit.LSTM(5, 7, num_layers=2, bidirectional=bidirectional)
+    x = torch.randn(4, 9, 5)
+    lengths = torch.tensor([9, 3, 6, 1])
+    out_k, (h_k, c_k) = layer(x, lengths=lengths)  # grad enabled: the kernel
+    with torch.no_grad():
+        out_t, (h_t, c_t) = layer(x, lengths=lengths)  # oneDNN
+    torch.testing.assert_close(out_t, out_k.detach(), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(h_t, h_k.detach(), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(c_t, c_k.detach(), atol=1e-5, rtol=1e-5)
 
 
 def test_kernel_and_torch_backends_need_builtin_cells():

@@ -8,7 +8,8 @@ The layer stacks ``num_layers`` cells, optionally in both directions, handles pa
 * ``"torch"``: delegation to ``torch.nn``'s fused implementation (cuDNN on a GPU, oneDNN for
   the LSTM on a CPU), built-in cells only,
 * ``"auto"`` (default): ``"torch"`` on CUDA for built-in cells, ``"kernel"`` on a CPU for
-  built-in cells, ``"reference"`` for cells without a kernel.
+  built-in cells (``"torch"`` for an LSTM under ``torch.no_grad()``: oneDNN's forward is
+  faster and inference needs no backward), ``"reference"`` for cells without a kernel.
 
 State dict keys follow torch.nn (``weight_ih_l0``, ``bias_hh_l1_reverse``...), so a
 ``torch.nn.LSTM`` state dict loads into :class:`rnnkit.LSTM` unchanged and back.
@@ -145,7 +146,12 @@ class Recurrent(nn.Module):
             return "reference"  # only the reference loop has per-step tensors to show
         has_kernel = all(getattr(c, "kernel", lambda: None)() is not None for c in self.cells)
         if self.backend == "auto":
-            if has_kernel and _torch_mode(self) is not None and device.type == "cuda":
+            mode = _torch_mode(self) if has_kernel else None
+            if mode is not None and device.type == "cuda":
+                return "torch"
+            if mode == "lstm" and not torch.is_grad_enabled():
+                # Inference: oneDNN's fused LSTM forward is 1.2-7x faster than the kernel's
+                # forward (docs/benchmarks.md), and no backward is needed.
                 return "torch"
             return "kernel" if has_kernel else "reference"
         if self.backend == "kernel" and not has_kernel:
