@@ -51,9 +51,17 @@ def start(args, train: TrainConfig, what: str, unit: str, epochs: float) -> Prog
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    if not (train.steps or train.epochs or train.minutes):
-        train.epochs = epochs
-    print(f"training a {what} on {args.data or args.resume}", file=sys.stderr)
+    if getattr(args, "resume", None):
+        # A resumed run trains under its saved configuration, whatever the options say.
+        from ..train.run import read_config
+
+        saved = read_config(args.resume)
+        train = TrainConfig(**saved["train"])
+        print(f"resuming the {saved.get('task')} run in {args.resume}", file=sys.stderr)
+    else:
+        if not (train.steps or train.epochs or train.minutes):
+            train.epochs = epochs
+        print(f"training a {what} on {args.data}", file=sys.stderr)
     return Progress(budget_s=train.minutes * 60 if train.minutes else None, steps=train.steps,
                     unit=unit)
 
