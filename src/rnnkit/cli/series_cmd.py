@@ -30,6 +30,7 @@ from ..tasks.series_tag import FrameTaggerConfig
 from ..train.loop import TrainConfig
 from .args import add_dataclass_args, build_dataclass
 from .classify_cmd import add_run_args, finish, format_report_text, show_report, start
+from .progress import finished_run
 
 # With no budget given (see docs/benchmarks.md; the per-frame default is not benchmarked).
 DEFAULT_CLASSIFY_EPOCHS = 60.0
@@ -117,11 +118,7 @@ def run_train_classify(args) -> int:
                      "seq", DEFAULT_CLASSIFY_EPOCHS)
     run = train_series_classifier(data, model_cfg, train, out=args.out, resume=args.resume,
                                   callbacks=[progress])
-    print(f"run folder: {run}", file=sys.stderr)
-    summary = json.loads((run / "summary.json").read_text())
-    if summary["stopped"] == "interrupted":
-        print(f"interrupted; continue with: rnnkit train series-classify --resume {run}",
-              file=sys.stderr)
+    if finished_run(run, "series-classify") is None:
         return 130
     print("validation (best checkpoint):")
     print(format_report_text(json.loads((run / "dev_report.json").read_text())))
@@ -163,11 +160,7 @@ def run_train_forecast(args) -> int:
                      f"{model_cfg.strategy} forecaster ({model_cfg.output} output)", "win", 0.0)
     run = train_forecaster(data, model_cfg, train, out=args.out, resume=args.resume,
                            callbacks=[progress])
-    print(f"run folder: {run}", file=sys.stderr)
-    summary = json.loads((run / "summary.json").read_text())
-    if summary["stopped"] == "interrupted":
-        print(f"interrupted; continue with: rnnkit train forecast --resume {run}",
-              file=sys.stderr)
+    if finished_run(run, "forecast") is None:
         return 130
     report_path = run / "test_report.json"
     if report_path.is_file():

@@ -27,11 +27,10 @@ from ..train.run import (
     read_config,
     require_task,
     train_in_run,
-    write_json,
 )
 from .classify import Classifier, ClassifierConfig, ClassifyTask, class_weights, predict_proba
 from .encoder import EncoderConfig
-from .metrics import classification_report, plot_confusion
+from .metrics import classification_report, save_dev_report
 from .words import CHARS_FILE, WordEncoders, build_char_vocab, load_char_vocab
 
 # Tokenisers whose tokens are words, which char features spell.
@@ -199,9 +198,8 @@ def train_classifier(data: ClassifyDataConfig, model_cfg: ClassifierConfig, trai
         load_weights(model, run, "best")
         pred = predict_proba(model, x_dev, chars=c_dev).argmax(1).tolist()
         report = classification_report(y_dev, pred, labels.itos)
-        write_json(run / "dev_report.json", report)
-        plot_confusion(report, run / "confusion.png", title=f"validation: accuracy "
-                       f"{report['accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f}")
+        save_dev_report(run, report, f"validation: accuracy {report['accuracy']:.4f}, "
+                        f"macro-F1 {report['macro_f1']:.4f}")
     return run
 
 

@@ -199,3 +199,13 @@ def plot_confusion(report: dict, path: str | Path, title: str = "") -> Path | No
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return Path(path)
+
+
+def save_dev_report(run: str | Path, report: dict, title: str) -> None:
+    """Write a run's validation report (``dev_report.json``) and its confusion-matrix PNG
+    (``confusion.png``, titled ``title``)."""
+    from ..train.run import write_json
+
+    run = Path(run)
+    write_json(run / "dev_report.json", report)
+    plot_confusion(report, run / "confusion.png", title=title)

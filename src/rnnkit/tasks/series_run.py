@@ -46,7 +46,7 @@ from ..train.run import (
 )
 from .encoder import EncoderConfig
 from .forecast_metrics import coverage, forecast_report, plot_forecast, seasonal_naive
-from .metrics import classification_report, plot_confusion
+from .metrics import classification_report, save_dev_report
 from .series import (
     Forecaster,
     ForecasterConfig,
@@ -204,9 +204,8 @@ def train_series_classifier(data: SeriesClassifyDataConfig, model_cfg: SeriesMod
         load_weights(model, run, "best")
         report = classification_report(y_dev, predict_series(model, x_dev).argmax(1).tolist(),
                                        labels.itos)
-        write_json(run / "dev_report.json", report)
-        plot_confusion(report, run / "confusion.png", title=f"validation: accuracy "
-                       f"{report['accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f}")
+        save_dev_report(run, report, f"validation: accuracy {report['accuracy']:.4f}, "
+                        f"macro-F1 {report['macro_f1']:.4f}")
     return run
 
 
@@ -352,9 +351,8 @@ def train_frame_tagger(data: FrameTagDataConfig, model_cfg: FrameTaggerConfig,
     if summary["stopped"] != "interrupted":
         load_weights(model, run, "best")
         report = tag_report(y_dev, predict_frames(model, x_dev), labels.itos)
-        write_json(run / "dev_report.json", report)
-        plot_confusion(report, run / "confusion.png", title=f"validation: frame accuracy "
-                       f"{report['accuracy']:.4f}, macro-F1 {report['macro_f1']:.4f}")
+        save_dev_report(run, report, f"validation: frame accuracy {report['accuracy']:.4f}, "
+                        f"macro-F1 {report['macro_f1']:.4f}")
     return run
 
 

@@ -26,10 +26,14 @@ from ..train.run import (
     read_config,
     require_task,
     train_in_run,
-    write_json,
 )
 from .encoder import EncoderConfig
-from .metrics import chunk_scores, classification_report, is_chunk_tagset, plot_confusion
+from .metrics import (
+    chunk_scores,
+    classification_report,
+    is_chunk_tagset,
+    save_dev_report,
+)
 from .tag import Tagger, TaggerConfig, TagTask, predict_tags
 from .words import CHARS_FILE, WordEncoders, build_char_vocab, load_char_vocab
 
@@ -160,9 +164,7 @@ def train_tagger(data: TagDataConfig, model_cfg: TaggerConfig, train: TrainConfi
         pred = predict_tags(model, [it[0] for it in dev_items],
                             None if chars is None else [it[1] for it in dev_items])
         report = tag_report([it[2] for it in dev_items], pred, tags.itos)
-        write_json(run / "dev_report.json", report)
-        plot_confusion(report, run / "confusion.png",
-                       title=f"validation: token accuracy {report['accuracy']:.4f}")
+        save_dev_report(run, report, f"validation: token accuracy {report['accuracy']:.4f}")
     return run
 
 
