@@ -171,11 +171,9 @@ def read_stdin_lines(encoding: str) -> list[str]:
     byte-order mark dropped), decoded with ``encoding``."""
     raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
     text = raw.decode(encoding) if isinstance(raw, bytes) else raw
-    text = text.removeprefix("\ufeff")
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [ln.removesuffix("\r") for ln in lines]
+    from ..data.lines import split_lines
+
+    return split_lines(text.removeprefix("\ufeff"))
 
 
 def run_eval(args) -> int:

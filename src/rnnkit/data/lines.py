@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rnnkit.data.errors import DataError
 
-__all__ = ["check_encoding", "read_bytes", "read_lines", "read_text_file"]
+__all__ = ["check_encoding", "read_bytes", "read_lines", "read_text_file", "split_lines"]
 
 
 def check_encoding(encoding: str) -> None:
@@ -74,7 +74,13 @@ def read_lines(path: str | os.PathLike[str], encoding: str = "utf-8",
                allow_empty: bool = False) -> list[str]:
     """The lines of a text file without their line endings (``\\n`` or ``\\r\\n``); errors as
     :func:`read_text_file`."""
-    lines = read_text_file(path, encoding, allow_empty).split("\n")
+    return split_lines(read_text_file(path, encoding, allow_empty))
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines of ``text`` split only at ``\n`` (not at other Unicode line breaks), a trailing
+    ``\r`` dropped from each, no empty last line for a final newline."""
+    lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     return [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
