@@ -3,7 +3,9 @@
 For each standard shape (B, T, I, H) of DESIGN.md and each cell (LSTM, GRU), times forward and
 forward+backward of
 
-* ``rnnkit``: rnnkit.LSTM / rnnkit.GRU with backend="kernel",
+* ``rnnkit``: rnnkit.LSTM / rnnkit.GRU with backend="kernel" (the native per-step loop when it
+  is available, see rnnkit.kernels.native),
+* ``rnnkit-py``: the same layer with the native loop disabled (the pure-PyTorch kernels),
 * ``torch.nn``: torch.nn.LSTM / torch.nn.GRU (oneDNN for the LSTM on a CPU),
 * ``naive``: a Python loop over torch.nn.LSTMCell / GRUCell with autograd,
 
@@ -25,6 +27,7 @@ import torch
 from torch import nn
 
 import rnnkit
+from rnnkit.kernels import native
 
 SHAPES = [(32, 100, 128, 256), (64, 100, 256, 512), (16, 200, 512, 1024), (1, 1000, 64, 128)]
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
@@ -64,7 +67,18 @@ def build(kind, I, H):
     ref = torch_cls(I, H, batch_first=True)
     ours = ours_cls(I, H, backend="kernel")
     ours.load_state_dict(ref.state_dict())
-    return {"rnnkit": ours, "torch.nn": ref, "naive": NaiveLoop(kind, I, H)}
+    return {"rnnkit": ours, "rnnkit-py": PythonKernels(ours), "torch.nn": ref,
+            "naive": NaiveLoop(kind, I, H)}
+
+
+class PythonKernels(nn.Module):
+    def __init__(self, layer):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x):
+        with native.disabled():
+            return self.layer(x)
 
 
 def run_once(model, x, backward: bool) -> float:
@@ -109,18 +123,18 @@ def main(argv=None):
     reps = 3 if args.quick else args.reps
     peak = matmul_peak()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"matmul peak {peak:.1f} GFLOP/s (2048^3 sgemm, best of 5)")
-    print(f"{'cell':5} {'B,T,I,H':>18} {'pass':8} {'rnnkit ms':>10} {'torch.nn ms':>11} "
-          f"{'naive ms':>9} {'ours/nn':>8} {'naive/ours':>10} {'GFLOP/s ours':>12} "
-          f"{'GFLOP/s nn':>10}")
+          f"matmul peak {peak:.1f} GFLOP/s (2048^3 sgemm, best of 5); kernels: {native.status()}")
+    print(f"{'cell':5} {'B,T,I,H':>18} {'pass':8} {'rnnkit ms':>10} {'py ms':>8} "
+          f"{'torch.nn ms':>11} {'naive ms':>9} {'ours/nn':>8} {'naive/ours':>10} "
+          f"{'py/ours':>8} {'GFLOP/s ours':>12} {'GFLOP/s nn':>10}")
     for kind in args.cells.split(","):
         for shape in shapes:
             for backward, med, flops in bench(kind, shape, reps):
-                o, t, nv = med["rnnkit"], med["torch.nn"], med["naive"]
+                o, t, nv, py = med["rnnkit"], med["torch.nn"], med["naive"], med["rnnkit-py"]
                 print(f"{kind:5} {','.join(map(str, shape)):>18} "
-                      f"{'fwd+bwd' if backward else 'fwd':8} {o*1e3:10.2f} {t*1e3:11.2f} "
-                      f"{nv*1e3:9.2f} {o/t:8.2f} {nv/o:10.2f} {flops/o/1e9:12.1f} "
-                      f"{flops/t/1e9:10.1f}", flush=True)
+                      f"{'fwd+bwd' if backward else 'fwd':8} {o*1e3:10.2f} {py*1e3:8.2f} "
+                      f"{t*1e3:11.2f} {nv*1e3:9.2f} {o/t:8.2f} {nv/o:10.2f} {py/o:8.2f} "
+                      f"{flops/o/1e9:12.1f} {flops/t/1e9:10.1f}", flush=True)
 
 
 if __name__ == "__main__":

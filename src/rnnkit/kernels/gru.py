@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from . import native
 from .common import (
     input_projection,
     inverse,
@@ -110,5 +111,8 @@ def gru_sequence(cell, x: Tensor, h0: Tensor) -> tuple[Tensor, Tensor]:
 
     Returns ``(outputs, states)``, both (T, B, H).
     """
-    hs = GRUFunction.apply(x, h0, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
+    args = (x, h0, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
+    native_loop = native.chosen(x.shape[1], cell.weight_hh, *args)
+    fn = native.NativeGRUFunction if native_loop else GRUFunction
+    hs = fn.apply(*args)
     return hs, hs

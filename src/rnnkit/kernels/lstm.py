@@ -13,6 +13,7 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from ..cells.lstm import LSTMState
+from . import native
 from .common import (
     const,
     input_projection,
@@ -131,7 +132,8 @@ def lstm_sequence(cell, x: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]
     Returns ``(outputs (T, B, H), LSTMState(hs, cs))`` with every step's state.
     """
     h0, c0 = state
-    hs, cs = LSTMFunction.apply(
-        x, h0, c0, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh
-    )
+    args = (x, h0, c0, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
+    native_loop = native.chosen(x.shape[1], cell.weight_hh, *args)
+    fn = native.NativeLSTMFunction if native_loop else LSTMFunction
+    hs, cs = fn.apply(*args)
     return hs, LSTMState(hs, cs)

@@ -1,0 +1,192 @@
+"""The native (C++) per-step loops: equal to the Python kernels and to autograd, and a clean
+fallback when they cannot be built."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import rnnkit
+from rnnkit import GRUCell, LSTMCell
+from rnnkit.kernels import GRUFunction, LSTMFunction, native, reference_sequence
+
+needs_native = pytest.mark.skipif(
+    native.library() is None, reason=f"native kernels unavailable: {native.status()}"
+)
+F32 = dict(rtol=2e-5, atol=2e-5)
+
+
+def _inputs(G, T, B, I, H, bias, scale=0.5):
+    x = torch.randn(T, B, I, requires_grad=True)
+    h0 = torch.randn(B, H, requires_grad=True)
+    c0 = torch.randn(B, H, requires_grad=True)
+    ps = [torch.randn(G * H, I) * scale, torch.randn(G * H, H) * scale]
+    ps += [torch.randn(G * H) * scale, torch.randn(G * H) * scale] if bias else [None, None]
+    return x, h0, c0, [p.requires_grad_() if p is not None else None for p in ps]
+
+
+def _grads(loss, tensors):
+    live = [t for t in tensors if t is not None]
+    return torch.autograd.grad(loss, live)
+
+
+@needs_native
+def test_status_names_the_native_path():
+    assert native.status().startswith("native")
+    x = torch.zeros(2, 2)
+    assert native.usable(x)
+    assert not native.usable(x.double())
+    with native.disabled():
+        assert not native.usable(x)
+    assert native.usable(x)
+
+
+@needs_native
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("T,B,I,H", [(1, 1, 3, 4), (6, 3, 5, 7), (40, 2, 4, 33), (5, 17, 8, 64)])
+def test_lstm_native_equals_python_kernel(T, B, I, H, bias):
+    x, h0, c0, ps = _inputs(4, T, B, I, H, bias)
+    wh, wc = torch.randn(T, B, H), torch.randn(T, B, H)
+    results = []
+    for fn in (native.NativeLSTMFunction, LSTMFunction):
+        hs, cs = fn.apply(x, h0, c0, *ps)
+        # A loss on every h and every c: dcs reaches the kernel, as when the layer gathers
+        # final cell states at each row's own length.
+        loss = (hs * wh).sum() + (cs * wc).sum()
+        results.append((hs, cs, *_grads(loss, [x, h0, c0, *ps])))
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, **F32)
+
+
+@needs_native
+def test_lstm_native_loss_on_cells_only_and_on_outputs_only():
+    x, h0, c0, ps = _inputs(4, 5, 3, 4, 6, True)
+    for pick in (0, 1):
+        got = []
+        for fn in (native.NativeLSTMFunction, LSTMFunction):
+            loss = fn.apply(x, h0, c0, *ps)[pick].square().sum()
+            got.append(_grads(loss, [x, h0, c0, *ps]))
+        for a, b in zip(*got):
+            torch.testing.assert_close(a, b, **F32)
+
+
+@needs_native
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("T,B,I,H", [(1, 1, 3, 4), (6, 3, 5, 7), (40, 2, 4, 33), (5, 17, 8, 64)])
+def test_gru_native_equals_python_kernel(T, B, I, H, bias):
+    x, h0, _, ps = _inputs(3, T, B, I, H, bias)
+    w = torch.randn(T, B, H)
+    results = []
+    for fn in (native.NativeGRUFunction, GRUFunction):
+        hs = fn.apply(x, h0, *ps)
+        results.append((hs, *_grads((hs * w).sum(), [x, h0, *ps])))
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, **F32)
+
+
+@needs_native
+@pytest.mark.parametrize("make", [lambda: LSTMCell(5, 16), lambda: GRUCell(5, 16)])
+def test_native_equals_autograd_reference_in_float64_terms(make):
+    """The float32 native loop against autograd over the cell's step in float64 (the ground
+    truth), so both float32 paths are held to the same standard."""
+    cell = make()
+    x = torch.randn(30, 4, 5)
+    state = cell.initial_state(4)
+    state = type(state)(*(torch.randn_like(s) for s in state)) if isinstance(
+        state, tuple) else torch.randn_like(state)
+    out, _ = cell.kernel()(cell, x.requires_grad_(), state)
+    g = _grads(out.square().sum(), [x, *cell.parameters()])
+    c64 = make().double()
+    c64.load_state_dict(cell.state_dict())
+    x64 = x.detach().double().requires_grad_()
+    s64 = type(state)(*(s.double() for s in state)) if isinstance(
+        state, tuple) else state.double()
+    out64, _ = reference_sequence(c64, x64, s64)
+    g64 = _grads(out64.square().sum(), [x64, *c64.parameters()])
+    torch.testing.assert_close(out, out64.float(), **F32)
+    for a, b in zip(g, g64):
+        torch.testing.assert_close(a, b.float(), rtol=1e-4, atol=1e-4)
+
+
+@needs_native
+@pytest.mark.parametrize("cls", [rnnkit.LSTM, rnnkit.GRU])
+def test_layer_with_lengths_two_layers_bidirectional_matches_python(cls):
+    layer = cls(6, 12, num_layers=2, bidirectional=True, backend="kernel")
+    x = torch.randn(4, 9, 6, requires_grad=True)
+    lengths = torch.tensor([9, 3, 7, 1])
+    got = []
+    for ctx in (native.disabled, _nothing):
+        with ctx():
+            out, final = layer(x, lengths=lengths)
+            leaves = final if isinstance(final, tuple) else (final,)
+            loss = out.square().sum() + sum(s.sin().sum() for s in leaves)
+            got.append((out, *leaves, *_grads(loss, [x, *layer.parameters()])))
+    for a, b in zip(*got):
+        torch.testing.assert_close(a, b, **F32)
+
+
+@needs_native
+def test_non_finite_inputs_propagate():
+    """Compiled with -ffast-math, the loop must still turn a NaN input into NaN outputs and
+    saturate (not overflow) on huge pre-activations."""
+    layer = rnnkit.LSTM(3, 4, backend="kernel")
+    x = torch.zeros(1, 3, 3)
+    x[0, 1, 0] = float("nan")
+    out, _ = layer(x)
+    assert torch.isfinite(out[0, 0]).all() and torch.isnan(out[0, 1:]).all()
+    big, _ = layer(torch.full((1, 2, 3), 1e6))
+    small, _ = layer(torch.full((1, 2, 3), -1e6))
+    assert torch.isfinite(big).all() and torch.isfinite(small).all()
+    assert big.abs().max() <= 1 and small.abs().max() <= 1
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _python(code: str, **env) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+        env={**os.environ, **env},
+    )
+
+
+_PROBE = (
+    "import torch, rnnkit\n"
+    "from rnnkit.kernels import native\n"
+    "print(native.status())\n"
+    "out, _ = rnnkit.LSTM(3, 4, backend='kernel')(torch.randn(2, 5, 3))\n"
+    "out.sum().backward() if out.requires_grad else None\n"
+    "print(tuple(out.shape))\n"
+)
+
+
+def test_disabled_by_environment_falls_back():
+    res = _python(_PROBE, RNNKIT_NATIVE="0")
+    assert res.returncode == 0, res.stderr
+    assert "python (native unavailable: disabled by RNNKIT_NATIVE=0)" in res.stdout
+    assert "(2, 5, 4)" in res.stdout
+
+
+def test_failed_compilation_falls_back(tmp_path):
+    """A broken compiler must not break the library: the Python kernels run, and status says
+    why the native loop is missing."""
+    res = _python(_PROBE, CXX="/bin/false", RNNKIT_CACHE=str(tmp_path))
+    assert res.returncode == 0, res.stderr
+    assert "python (native unavailable:" in res.stdout and "failed" in res.stdout
+    assert "(2, 5, 4)" in res.stdout
+    assert not list(tmp_path.glob("*.so"))
+
+
+@needs_native
+def test_builds_into_the_cache_directory(tmp_path):
+    res = _python(_PROBE, RNNKIT_CACHE=str(tmp_path))
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("native")
+    assert len(list(tmp_path.glob("native-*.so"))) == 1
