@@ -96,7 +96,10 @@ def bench(kind, shape, reps):
     B, T, I, H = shape
     models = build(kind, I, H)
     x = torch.randn(B, T, I)
+    # x does not require grad (as for a first layer), so backward computes no input gradient:
+    # forward 2TBGH(I+H) multiply-adds x2; backward dW_ih, dW_hh and dh_{t-1}: 2TBGH(I+2H).
     flops_fwd = 2 * T * B * GATES[kind] * H * (I + H)
+    flops_bwd = 2 * T * B * GATES[kind] * H * (I + 2 * H)
     rows = []
     for backward in (False, True):
         names = list(models)
@@ -107,7 +110,7 @@ def bench(kind, shape, reps):
             for n in names:  # interleaved
                 times[n].append(run_once(models[n], x, backward))
         med = {n: statistics.median(v) for n, v in times.items()}
-        flops = flops_fwd * (3 if backward else 1)
+        flops = flops_fwd + (flops_bwd if backward else 0)
         rows.append((backward, med, flops))
     return rows
 

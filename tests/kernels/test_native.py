@@ -87,6 +87,31 @@ def test_gru_native_equals_python_kernel(T, B, I, H, bias):
 
 
 @needs_native
+@pytest.mark.parametrize("fns", [(native.NativeLSTMFunction, LSTMFunction, 4),
+                                 (native.NativeGRUFunction, GRUFunction, 3)])
+def test_rows_split_between_threads(fns):
+    """Steps with at least 4096 elements split their rows between OpenMP threads (CI runs with
+    one thread, so this test asks for two)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert native.library().rnnkit_max_threads() == 2  # the same OpenMP pool as PyTorch
+        ours, theirs, G = fns
+        x, h0, c0, ps = _inputs(G, 6, 33, 5, 128, True, scale=0.2)
+        args = (x, h0, c0, *ps) if G == 4 else (x, h0, *ps)
+        w = torch.randn(6, 33, 128)
+        got = []
+        for fn in (ours, theirs):
+            out = fn.apply(*args)
+            hs = out[0] if G == 4 else out
+            got.append((hs, *_grads((hs * w).sum(), list(args))))
+        for a, b in zip(*got):
+            torch.testing.assert_close(a, b, **F32)
+    finally:
+        torch.set_num_threads(before)
+
+
+@needs_native
 @pytest.mark.parametrize("make", [lambda: LSTMCell(5, 16), lambda: GRUCell(5, 16)])
 def test_native_equals_autograd_reference_in_float64_terms(make):
     """The float32 native loop against autograd over the cell's step in float64 (the ground

@@ -15,8 +15,9 @@
 
 #include <cmath>
 #include <cstddef>
-#include <cstdlib>
 #include <cstring>
+
+#include <omp.h>
 
 namespace {
 
@@ -38,29 +39,57 @@ pack_size_fn g_pack_size = nullptr;
 pack_fn g_pack = nullptr;
 compute_fn g_compute = nullptr;
 
-// out (m, n) = beta * out + a (m, k) @ op(w), with op(w) (k, n) packed once.
+// out (m, n) = beta * out + a (m, k) @ op(w), with op(w) (k, n) packed once into buf (which
+// the caller allocates: rnnkit_packed_bytes(m, n, k) bytes, 64-byte aligned).
 struct Packed {
-  float* buf = nullptr;
+  float* buf;
   int m, n, k;
-  Packed(const float* w, int trans, int m_, int n_, int k_, int ld) : m(m_), n(n_), k(k_) {
-    size_t bytes = g_pack_size(kBMatrix, m, n, k);
-    buf = static_cast<float*>(std::aligned_alloc(64, ((bytes + 63) / 64) * 64));
+  Packed(float* buf_, const float* w, int trans, int m_, int n_, int k_, int ld)
+      : buf(buf_), m(m_), n(n_), k(k_) {
     g_pack(kRowMajor, kBMatrix, trans, m, n, k, 1.0f, w, ld, buf);
   }
-  ~Packed() { std::free(buf); }
   void apply(const float* a, float beta, float* out) const {
     g_compute(kRowMajor, kNoTrans, kPacked, m, n, k, a, k, buf, n, beta, out, n);
   }
 };
 
-inline float sigm(float x) { return 1.0f / (1.0f + std::exp(-x)); }
-inline float tanh_fast(float x) { return 2.0f / (1.0f + std::exp(-2.0f * x)) - 1.0f; }
+// exp(x) for the gates: 2^n * 2^f with n = round(x log2 e), |f| <= 1/2, 2^f by its degree-6
+// Taylor polynomial (relative error below 2e-7, float32's own rounding). Plain arithmetic, so the
+// loops vectorise without -ffast-math (a NaN stays NaN; +-inf saturate through the clamp).
+inline float exp_gate(float x) {
+  float t = x * 1.44269504088896341f;
+  t = t < -126.0f ? -126.0f : t;
+  t = t > 126.0f ? 126.0f : t;
+  float n = __builtin_rintf(t);
+  float f = (t - n) * 0.69314718055994531f;  // 2^(t-n) = e^f
+  float p = 1.0f + f * (1.0f + f * (0.5f + f * (1.0f / 6 + f * (1.0f / 24 + f * (1.0f / 120 +
+            f * (1.0f / 720))))));
+  int bits = (static_cast<int>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+// Rows of a step are split between OpenMP threads (PyTorch's own pool: libgomp is loaded once
+// per process) when a step has enough elements to pay for the fork; otherwise one thread.
+constexpr int kParallelMinElems = 4096;
+inline int row_threads(int B, int H) {
+  return (B > 1 && static_cast<long>(B) * H >= kParallelMinElems) ? omp_get_max_threads() : 1;
+}
+
+inline float sigm(float x) { return 1.0f / (1.0f + exp_gate(-x)); }
+inline float tanh_fast(float x) { return 2.0f / (1.0f + exp_gate(-2.0f * x)) - 1.0f; }
 
 }  // namespace
 
 extern "C" {
 
-int rnnkit_abi_version() { return 1; }
+int rnnkit_abi_version() { return 2; }
+
+int rnnkit_max_threads() { return omp_get_max_threads(); }
+
+long rnnkit_packed_bytes(int m, int n, int k) {
+  return static_cast<long>(g_pack_size(kBMatrix, m, n, k));
+}
 
 void rnnkit_set_blas(void* pack_size, void* pack, void* compute) {
   g_pack_size = reinterpret_cast<pack_size_fn>(pack_size);
@@ -69,17 +98,20 @@ void rnnkit_set_blas(void* pack_size, void* pack, void* compute) {
 }
 
 // LSTM forward. gates (T, B, 4H) holds x_t W_ih^T + b_ih + b_hh on entry and the activated gates
-// i, f, g, o on return; w_hh (4H, H); h0, c0 (B, H); hs, cs (T, B, H) are written.
+// i, f, g, o on return; w_hh (4H, H); h0, c0 (B, H); hs, cs (T, B, H) are written; packed holds
+// rnnkit_packed_bytes(B, 4H, H).
 void rnnkit_lstm_forward(int T, int B, int H, float* gates, const float* w_hh, const float* h0,
-                         const float* c0, float* hs, float* cs) {
+                         const float* c0, float* hs, float* cs, float* packed) {
   const int G = 4 * H;
-  Packed w(w_hh, kTrans, B, G, H, H);  // h (B, H) @ W_hh^T (H, 4H)
+  Packed w(packed, w_hh, kTrans, B, G, H, H);  // h (B, H) @ W_hh^T (H, 4H)
   const size_t step = static_cast<size_t>(B) * H;
+  const int nt = row_threads(B, H);
   for (int t = 0; t < T; ++t) {
     float* gt = gates + t * static_cast<size_t>(B) * G;
     const float* hp = t == 0 ? h0 : hs + (t - 1) * step;
     const float* cp = t == 0 ? c0 : cs + (t - 1) * step;
     w.apply(hp, 1.0f, gt);
+    #pragma omp parallel for num_threads(nt) schedule(static)
     for (int b = 0; b < B; ++b) {
       float* g = gt + static_cast<size_t>(b) * G;
       const float* cpb = cp + static_cast<size_t>(b) * H;
@@ -103,15 +135,16 @@ void rnnkit_lstm_forward(int T, int B, int H, float* gates, const float* w_hh, c
 
 // LSTM backward. gates, hs, cs as left by the forward; dhs, dcs (T, B, H) the gradients of the
 // outputs (dcs may be null); dgates (T, B, 4H) receives the pre-activation gradients; dh0, dc0
-// (B, H) receive the gradients of the initial state.
+// (B, H) receive the gradients of the initial state (either may be null); dh, dc (B, H) are work
+// space; packed holds rnnkit_packed_bytes(B, H, 4H).
 void rnnkit_lstm_backward(int T, int B, int H, const float* gates, const float* w_hh,
                           const float* c0, const float* cs, const float* dhs, const float* dcs,
-                          float* dgates, float* dh0, float* dc0) {
+                          float* dgates, float* dh0, float* dc0, float* dh, float* dc,
+                          float* packed) {
   const int G = 4 * H;
   const size_t step = static_cast<size_t>(B) * H;
-  Packed w(w_hh, kNoTrans, B, H, G, H);  // dgates (B, 4H) @ W_hh (4H, H)
-  float* dh = static_cast<float*>(std::aligned_alloc(64, ((step * 4 + 63) / 64) * 64));
-  float* dc = static_cast<float*>(std::aligned_alloc(64, ((step * 4 + 63) / 64) * 64));
+  const int nt = row_threads(B, H);
+  Packed w(packed, w_hh, kNoTrans, B, H, G, H);  // dgates (B, 4H) @ W_hh (4H, H)
   std::memcpy(dh, dhs + (T - 1) * step, step * sizeof(float));
   if (dcs)
     std::memcpy(dc, dcs + (T - 1) * step, step * sizeof(float));
@@ -123,6 +156,7 @@ void rnnkit_lstm_backward(int T, int B, int H, const float* gates, const float* 
     const float* ct = cs + t * step;
     const float* cp = t == 0 ? c0 : cs + (t - 1) * step;
     const float* dcprev = (dcs && t > 0) ? dcs + (t - 1) * step : nullptr;
+    #pragma omp parallel for num_threads(nt) schedule(static)
     for (int b = 0; b < B; ++b) {
       const float* g = gt + static_cast<size_t>(b) * G;
       float* dg = dgt + static_cast<size_t>(b) * G;
@@ -151,21 +185,22 @@ void rnnkit_lstm_backward(int T, int B, int H, const float* gates, const float* 
     }
   }
   if (dc0) std::memcpy(dc0, dc, step * sizeof(float));
-  std::free(dh);
-  std::free(dc);
 }
 
 // GRU forward (torch.nn's formulation). xw (T, B, 3H) = x_t W_ih^T + b_ih (r|z|n); w_hh (3H, H);
 // b_hh (3H) or null; h0 (B, H). Written: hw_n (T, B, H) = (h W_hh^T + b_hh)_n, r, z (T, B, 2H)
-// as [sigmoid(a_r), sigmoid(a_z)], n (T, B, H), hs (T, B, H). scratch holds B * 3H floats.
+// as [sigmoid(a_r), sigmoid(a_z)], n (T, B, H), hs (T, B, H). scratch holds B * 3H floats,
+// packed rnnkit_packed_bytes(B, 3H, H).
 void rnnkit_gru_forward(int T, int B, int H, const float* xw, const float* w_hh,
                         const float* b_hh, const float* h0, float* hwn, float* rz, float* n,
-                        float* hs, float* scratch) {
+                        float* hs, float* scratch, float* packed) {
   const int G = 3 * H;
   const size_t step = static_cast<size_t>(B) * H;
-  Packed w(w_hh, kTrans, B, G, H, H);
+  const int nt = row_threads(B, H);
+  Packed w(packed, w_hh, kTrans, B, G, H, H);
   for (int t = 0; t < T; ++t) {
     const float* hp = t == 0 ? h0 : hs + (t - 1) * step;
+    #pragma omp parallel for num_threads(nt) schedule(static)
     for (int b = 0; b < B; ++b) {
       float* s = scratch + static_cast<size_t>(b) * G;
       if (b_hh)
@@ -175,6 +210,7 @@ void rnnkit_gru_forward(int T, int B, int H, const float* xw, const float* w_hh,
     }
     w.apply(hp, 1.0f, scratch);
     const float* xt = xw + t * static_cast<size_t>(B) * G;
+    #pragma omp parallel for num_threads(nt) schedule(static)
     for (int b = 0; b < B; ++b) {
       const float* x = xt + static_cast<size_t>(b) * G;
       const float* s = scratch + static_cast<size_t>(b) * G;
@@ -199,19 +235,22 @@ void rnnkit_gru_forward(int T, int B, int H, const float* xw, const float* w_hh,
 }
 
 // GRU backward. dxw (T, B, 3H) receives the gradient of the input projection (r|z|n), dhw
-// (T, B, 3H) that of the recurrent projection h W_hh^T + b_hh (r|z|n); dh0 (B, H) or null.
+// (T, B, 3H) that of the recurrent projection h W_hh^T + b_hh (r|z|n); dh0 (B, H) or null; dh
+// (B, H) work space; packed holds rnnkit_packed_bytes(B, H, 3H).
 void rnnkit_gru_backward(int T, int B, int H, const float* w_hh, const float* h0,
                          const float* hwn, const float* rz, const float* n, const float* hs,
-                         const float* dhs, float* dxw, float* dhw, float* dh0) {
+                         const float* dhs, float* dxw, float* dhw, float* dh0, float* dh,
+                         float* packed) {
   const int G = 3 * H;
   const size_t step = static_cast<size_t>(B) * H;
-  Packed w(w_hh, kNoTrans, B, H, G, H);  // dhw (B, 3H) @ W_hh (3H, H)
-  float* dh = static_cast<float*>(std::aligned_alloc(64, ((step * 4 + 63) / 64) * 64));
+  const int nt = row_threads(B, H);
+  Packed w(packed, w_hh, kNoTrans, B, H, G, H);  // dhw (B, 3H) @ W_hh (3H, H)
   std::memcpy(dh, dhs + (T - 1) * step, step * sizeof(float));
   for (int t = T - 1; t >= 0; --t) {
     const float* hp = t == 0 ? h0 : hs + (t - 1) * step;
     float* dxt = dxw + t * static_cast<size_t>(B) * G;
     float* dht = dhw + t * static_cast<size_t>(B) * G;
+    #pragma omp parallel for num_threads(nt) schedule(static)
     for (int b = 0; b < B; ++b) {
       const size_t r = t * step + static_cast<size_t>(b) * H;
       const float* rzb = rz + 2 * r;
@@ -244,7 +283,6 @@ void rnnkit_gru_backward(int T, int B, int H, const float* w_hh, const float* h0
       w.apply(dht, 1.0f, dh0);
     }
   }
-  std::free(dh);
 }
 
 }  // extern "C"

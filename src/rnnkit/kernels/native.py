@@ -31,9 +31,9 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 _SOURCE = Path(__file__).with_name("native.cpp")
-_FLAGS = ["-O3", "-march=native", "-ffast-math", "-fopenmp-simd", "-fPIC", "-shared"]
+_FLAGS = ["-O3", "-march=native", "-fopenmp", "-fPIC", "-shared"]
 _BLAS = ("cblas_sgemm_pack_get_size", "cblas_sgemm_pack", "cblas_sgemm_compute")
-_ABI = 1
+_ABI = 2
 
 _lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
@@ -73,11 +73,8 @@ def _compile(compiler: str, target: Path) -> None:
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(fd)
     try:
-        cmd = [compiler, *_FLAGS, "-o", tmp, str(_SOURCE), "-lmvec", "-lm"]
+        cmd = [compiler, *_FLAGS, "-o", tmp, str(_SOURCE)]
         res = subprocess.run(cmd, capture_output=True, text=True)
-        if res.returncode != 0:  # libmvec is glibc's; retry without it (scalar exp)
-            cmd = [compiler, *_FLAGS, "-o", tmp, str(_SOURCE), "-lm"]
-            res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode != 0:
             raise OSError(f"{' '.join(cmd)} failed:\n{res.stderr.strip()[-2000:]}")
         os.replace(tmp, target)  # atomic: other processes see the whole file or none
@@ -111,10 +108,12 @@ def _load() -> ctypes.CDLL:
         raise OSError(f"{target} has the wrong ABI version")
     lib.rnnkit_set_blas(*(ctypes.c_void_p(f) for f in fns))
     i, p = ctypes.c_int, ctypes.c_void_p
-    lib.rnnkit_lstm_forward.argtypes = [i, i, i] + [p] * 6
-    lib.rnnkit_lstm_backward.argtypes = [i, i, i] + [p] * 9
-    lib.rnnkit_gru_forward.argtypes = [i, i, i] + [p] * 9
-    lib.rnnkit_gru_backward.argtypes = [i, i, i] + [p] * 10
+    lib.rnnkit_packed_bytes.argtypes = [i, i, i]
+    lib.rnnkit_packed_bytes.restype = ctypes.c_long
+    lib.rnnkit_lstm_forward.argtypes = [i, i, i] + [p] * 7
+    lib.rnnkit_lstm_backward.argtypes = [i, i, i] + [p] * 12
+    lib.rnnkit_gru_forward.argtypes = [i, i, i] + [p] * 10
+    lib.rnnkit_gru_backward.argtypes = [i, i, i] + [p] * 12
     return lib
 
 
@@ -173,7 +172,7 @@ _MAX_STEP_WORK = 1 << 24
 def chosen(batch: int, w_hh: Tensor, *tensors: Tensor | None) -> bool:
     """Whether a kernel should take the native loop for this batch size and recurrent weight
     (G*H, H): available, float32 on a CPU, and a per-step product small enough to win."""
-    return batch * w_hh.numel() < _MAX_STEP_WORK and usable(w_hh, *tensors)
+    return 0 < batch * w_hh.numel() < _MAX_STEP_WORK and usable(w_hh, *tensors)
 
 
 def _ptr(t: Tensor | None) -> int | None:
@@ -182,6 +181,13 @@ def _ptr(t: Tensor | None) -> int | None:
 
 def _c(t: Tensor | None) -> Tensor | None:
     return None if t is None else t.contiguous()
+
+
+def _packed(m: int, n: int, k: int, like: Tensor) -> Tensor:
+    """Buffer for a packed (k, n) weight used with m rows (PyTorch's CPU allocations are
+    64-byte aligned, as MKL wants)."""
+    nbytes = library().rnnkit_packed_bytes(m, n, k)
+    return torch.empty((nbytes + 3) // 4, dtype=torch.float32, device=like.device)
 
 
 class NativeLSTMFunction(torch.autograd.Function):
@@ -200,8 +206,9 @@ class NativeLSTMFunction(torch.autograd.Function):
         h0, c0, w = h0.contiguous(), c0.contiguous(), w_hh.contiguous()
         hs = gates.new_empty(T, B, H)
         cs = torch.empty_like(hs)
+        packed = _packed(B, 4 * H, H, x)
         library().rnnkit_lstm_forward(T, B, H, _ptr(gates), _ptr(w), _ptr(h0), _ptr(c0),
-                                      _ptr(hs), _ptr(cs))
+                                      _ptr(hs), _ptr(cs), _ptr(packed))
         ctx.save_for_backward(x, h0, c0, w_ih, w, gates, hs, cs)
         ctx.has_bias = b_ih is not None
         ctx.set_materialize_grads(False)
@@ -218,8 +225,11 @@ class NativeLSTMFunction(torch.autograd.Function):
         dgates = torch.empty_like(gates)
         dh0 = torch.empty_like(h0) if need[1] else None
         dc0 = torch.empty_like(c0) if need[2] else None
+        work = hs.new_empty(2, B, H)  # dh, dc carried through time
+        packed = _packed(B, H, 4 * H, hs)
         library().rnnkit_lstm_backward(T, B, H, _ptr(gates), _ptr(w_hh), _ptr(c0), _ptr(cs),
-                                       _ptr(dhs), _ptr(dcs), _ptr(dgates), _ptr(dh0), _ptr(dc0))
+                                       _ptr(dhs), _ptr(dcs), _ptr(dgates), _ptr(dh0), _ptr(dc0),
+                                       _ptr(work[0]), _ptr(work[1]), _ptr(packed))
         d2 = dgates.view(T * B, 4 * H)
         dx = torch.mm(d2, w_ih).view_as(x) if need[0] else None
         dw_ih = torch.mm(d2.t(), x.reshape(T * B, -1)) if need[3] else None
@@ -244,8 +254,9 @@ class NativeGRUFunction(torch.autograd.Function):
         n = torch.empty_like(hwn)
         hs = torch.empty_like(hwn)
         scratch = xw.new_empty(B, 3 * H)
+        packed = _packed(B, 3 * H, H, x)
         library().rnnkit_gru_forward(T, B, H, _ptr(xw), _ptr(w), _ptr(b), _ptr(h0), _ptr(hwn),
-                                     _ptr(rz), _ptr(n), _ptr(hs), _ptr(scratch))
+                                     _ptr(rz), _ptr(n), _ptr(hs), _ptr(scratch), _ptr(packed))
         ctx.save_for_backward(x, h0, w_ih, w, hwn, rz, n, hs)
         ctx.has_bias = b_ih is not None
         return hs
@@ -260,9 +271,11 @@ class NativeGRUFunction(torch.autograd.Function):
         dxw = hs.new_empty(T, B, 3 * H)
         dhw = torch.empty_like(dxw)
         dh0 = torch.empty_like(h0) if need[1] else None
+        dh = hs.new_empty(B, H)  # carried through time
+        packed = _packed(B, H, 3 * H, hs)
         library().rnnkit_gru_backward(T, B, H, _ptr(w_hh), _ptr(h0), _ptr(hwn), _ptr(rz),
                                       _ptr(n), _ptr(hs), _ptr(dhs), _ptr(dxw), _ptr(dhw),
-                                      _ptr(dh0))
+                                      _ptr(dh0), _ptr(dh), _ptr(packed))
         dx2, dh2 = dxw.view(T * B, -1), dhw.view(T * B, -1)
         dx = torch.mm(dx2, w_ih).view_as(x) if need[0] else None
         dw_ih = torch.mm(dx2.t(), x.reshape(T * B, -1)) if need[2] else None
