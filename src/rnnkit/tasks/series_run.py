@@ -26,6 +26,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -210,38 +211,52 @@ def train_series_classifier(data: SeriesClassifyDataConfig, model_cfg: SeriesMod
 
 
 @dataclass
-class LoadedSeriesClassifier:
-    model: SeriesClassifier
+class _LoadedLabelledSeries:
+    """A trained series classifier or frame tagger with what reading new data needs."""
+
+    model: torch.nn.Module
     norm: Normalizer  # the training statistics
     labels: LabelVocab
-    data: SeriesClassifyDataConfig
+    data: Any  # the training data config (columns, format, missing values)
     config: dict
+
+    _reader: ClassVar[Callable[..., SeriesData]]  # read_labelled_series or read_frames
 
     def read(self, path: str | Path, labels: bool = True) -> SeriesData:
         """Series of ``path`` read like the training file (the same value columns)."""
         path = str(path)
-        d = read_labelled_series(self.data, path, labels, _trained_cols(
-            self.data.format, path, self.config["features"]))
+        d = self._reader(self.data, path, labels,
+                         _trained_cols(self.data.format, path, self.config["features"]))
         _check_features(d, self.config["features"])
         return d
 
+    def normalized(self, d: SeriesData) -> list:
+        return [self.norm.transform(x) for x in d.series]
+
+    @classmethod
+    def _load(cls, run: str | Path, which: str, task: str, model_cls, model_cfg_cls, data_cls):
+        run = Path(run)
+        cfg = read_config(run)
+        require_task(run, cfg, task)
+        m, _ = _series_config(cfg)
+        model = model_cls(model_cfg_cls(**m))
+        load_weights(model, run, which)
+        model.eval()
+        return cls(model, Normalizer.load(run / "normalizer.json"),
+                   LabelVocab.load(run / "labels.json"), data_cls(**cfg["data"]), cfg)
+
+
+class LoadedSeriesClassifier(_LoadedLabelledSeries):
+    _reader = staticmethod(read_labelled_series)
+
     def predict_proba(self, d: SeriesData, batch_size: int = 128) -> torch.Tensor:
         """Class probabilities (N, C), the series normalised with the training statistics."""
-        return predict_series(self.model, [self.norm.transform(x) for x in d.series],
-                              batch_size)
+        return predict_series(self.model, self.normalized(d), batch_size)
 
 
 def load_series_classifier(run: str | Path, which: str = "best") -> LoadedSeriesClassifier:
-    run = Path(run)
-    cfg = read_config(run)
-    require_task(run, cfg, "series-classify")
-    m, _ = _series_config(cfg)
-    model = SeriesClassifier(SeriesModelConfig(**m))
-    load_weights(model, run, which)
-    model.eval()
-    return LoadedSeriesClassifier(model, Normalizer.load(run / "normalizer.json"),
-                                  LabelVocab.load(run / "labels.json"),
-                                  SeriesClassifyDataConfig(**cfg["data"]), cfg)
+    return LoadedSeriesClassifier._load(run, which, "series-classify", SeriesClassifier,
+                                        SeriesModelConfig, SeriesClassifyDataConfig)
 
 
 def eval_series_classifier(run: str | Path, path: str | Path, which: str = "best",
@@ -356,40 +371,18 @@ def train_frame_tagger(data: FrameTagDataConfig, model_cfg: FrameTaggerConfig,
     return run
 
 
-@dataclass
-class LoadedFrameTagger:
-    model: FrameTagger
-    norm: Normalizer  # the training statistics
-    labels: LabelVocab
-    data: FrameTagDataConfig
-    config: dict
-
-    def read(self, path: str | Path, labels: bool = True) -> SeriesData:
-        """Frames of ``path`` read like the training file (the same feature columns)."""
-        path = str(path)
-        d = read_frames(self.data, path, labels,
-                        _trained_cols(self.data.format, path, self.config["features"]))
-        _check_features(d, self.config["features"])
-        return d
+class LoadedFrameTagger(_LoadedLabelledSeries):
+    _reader = staticmethod(read_frames)
 
     def predict(self, d: SeriesData, batch_size: int = 128) -> list[list[str]]:
         """The label of every step of every series, normalised with the training statistics."""
-        ids = predict_frames(self.model, [self.norm.transform(x) for x in d.series],
-                             batch_size)
+        ids = predict_frames(self.model, self.normalized(d), batch_size)
         return [[self.labels.itos[k] for k in s] for s in ids]
 
 
 def load_frame_tagger(run: str | Path, which: str = "best") -> LoadedFrameTagger:
-    run = Path(run)
-    cfg = read_config(run)
-    require_task(run, cfg, "series-tag")
-    m, _ = _series_config(cfg)
-    model = FrameTagger(FrameTaggerConfig(**m))
-    load_weights(model, run, which)
-    model.eval()
-    return LoadedFrameTagger(model, Normalizer.load(run / "normalizer.json"),
-                             LabelVocab.load(run / "labels.json"),
-                             FrameTagDataConfig(**cfg["data"]), cfg)
+    return LoadedFrameTagger._load(run, which, "series-tag", FrameTagger, FrameTaggerConfig,
+                                   FrameTagDataConfig)
 
 
 def eval_frame_tagger(run: str | Path, path: str | Path, which: str = "best",
@@ -401,8 +394,7 @@ def eval_frame_tagger(run: str | Path, path: str | Path, which: str = "best",
     tagger = load_frame_tagger(run, which)
     d = tagger.read(path)
     gold = _frame_label_ids(tagger.labels, d)
-    pred = predict_frames(tagger.model, [tagger.norm.transform(x) for x in d.series],
-                          batch_size)
+    pred = predict_frames(tagger.model, tagger.normalized(d), batch_size)
     return tag_report(gold, pred, tagger.labels.itos)
 
 
