@@ -6,7 +6,8 @@ oneDNN packed weights (what ``rnnkit.kernels.common.recurrent_product`` picks), 
 2048^3 sgemm for the machine's peak, and the per-step elementwise ops of the LSTM forward. Then
 it adds up the matrix products one LSTM forward+backward must do (the recurrent ones at the
 measured small-GEMM speed, the whole-sequence ones at peak) to give a floor for any kernel
-built on these products, and the ratio the naive loop could be beaten by at best.
+built on these products, times the naive nn.LSTMCell loop, and prints the ratio the naive loop
+could be beaten by at best.
 
     python benchmarks/recurrent_gemm.py                  # B=32, T=100, I=128, H=256
     python benchmarks/recurrent_gemm.py --shape 64,100,256,512
@@ -19,10 +20,12 @@ import time
 
 import torch
 
+from kernels import NaiveLoop  # benchmarks/kernels.py: the same naive loop as the peer there
+
 
 def bench(f, n: int = 300) -> float:
-    """Median-free mean of ``n`` calls after a warm-up, in microseconds."""
-    for _ in range(20):
+    """Mean of ``n`` calls after a warm-up, in microseconds."""
+    for _ in range(min(n, 20)):
         f()
     t0 = time.perf_counter()
     for _ in range(n):
@@ -61,13 +64,26 @@ def main(argv=None) -> int:
           f"({flop / t_packed / 1e3:.0f} GFLOP/s)")
     print(f"elementwise per step: sigmoid over (B, 4H) {t_sig:.1f} us, a (B, H) mul "
           f"{t_mul:.1f} us")
-    # Products of one forward+backward: T recurrent ones each way; input projection, dx,
-    # dW_ih (T*B x I x 4H each) and dW_hh (T*B x H x 4H) over the whole sequence.
+    # Products of one forward+backward as benchmarks/kernels.py runs it (x without grad, so no
+    # dx): T recurrent ones each way; the input projection and dW_ih (T*B x I x 4H each) and
+    # dW_hh (T*B x H x 4H) over the whole sequence.
     recurrent_ms = 2 * T * best / 1e3
-    whole_ms = 2 * T * B * N * (3 * I + H) / (peak * 1e9) * 1e3
+    whole_ms = 2 * T * B * N * (2 * I + H) / (peak * 1e9) * 1e3
+    floor = recurrent_ms + whole_ms
     print(f"matrix products of one LSTM forward+backward: {2 * T} recurrent at the best "
           f"small-GEMM speed {recurrent_ms:.1f} ms + whole-sequence ones at peak "
-          f"{whole_ms:.1f} ms = a floor of {recurrent_ms + whole_ms:.1f} ms")
+          f"{whole_ms:.1f} ms = a floor of {floor:.1f} ms")
+    naive = NaiveLoop("lstm", I, H)
+    x = torch.randn(B, T, I)
+
+    def naive_step():
+        out, _ = naive(x)
+        out.sum().backward()
+
+    naive_ms = bench(naive_step, 5) / 1e3
+    print(f"naive nn.LSTMCell loop forward+backward: {naive_ms:.1f} ms; the best any kernel "
+          f"built on these products can be faster than it: naive / floor = "
+          f"{naive_ms / floor:.2f}x")
     return 0
 
 
