@@ -10,7 +10,7 @@ built on these products, times the naive nn.LSTMCell loop, and prints the ratio 
 could be beaten by at best.
 
     python benchmarks/recurrent_gemm.py                  # B=32, T=100, I=128, H=256
-    python benchmarks/recurrent_gemm.py --shape 64,100,256,512
+    python benchmarks/recurrent_gemm.py --shape 64,100,256,512 --cell gru
 """
 
 from __future__ import annotations
@@ -37,11 +37,12 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--shape", default="32,100,128,256", help="B,T,I,H")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    p.add_argument("--cell", choices=("lstm", "gru"), default="lstm")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     B, T, I, H = (int(v) for v in args.shape.split(","))
-    N = 4 * H
+    N = {"lstm": 4, "gru": 3}[args.cell] * H
     torch.manual_seed(0)
     a = torch.randn(2048, 2048)
     peak = 2 * 2048**3 / bench(lambda: torch.mm(a, a), 5) / 1e3  # GFLOP/s
@@ -70,10 +71,10 @@ def main(argv=None) -> int:
     recurrent_ms = 2 * T * best / 1e3
     whole_ms = 2 * T * B * N * (2 * I + H) / (peak * 1e9) * 1e3
     floor = recurrent_ms + whole_ms
-    print(f"matrix products of one LSTM forward+backward: {2 * T} recurrent at the best "
-          f"small-GEMM speed {recurrent_ms:.1f} ms + whole-sequence ones at peak "
+    print(f"matrix products of one {args.cell.upper()} forward+backward: {2 * T} recurrent at "
+          f"the best small-GEMM speed {recurrent_ms:.1f} ms + whole-sequence ones at peak "
           f"{whole_ms:.1f} ms = a floor of {floor:.1f} ms")
-    naive = NaiveLoop("lstm", I, H)
+    naive = NaiveLoop(args.cell, I, H)
     x = torch.randn(B, T, I)
 
     def naive_step():
@@ -81,8 +82,8 @@ def main(argv=None) -> int:
         out.sum().backward()
 
     naive_ms = bench(naive_step, 5) / 1e3
-    print(f"naive nn.LSTMCell loop forward+backward: {naive_ms:.1f} ms; the best any kernel "
-          f"built on these products can be faster than it: naive / floor = "
+    print(f"naive nn.{args.cell.upper()}Cell loop forward+backward: {naive_ms:.1f} ms; the best "
+          f"any kernel built on these products can be faster than it: naive / floor = "
           f"{naive_ms / floor:.2f}x")
     return 0
 
