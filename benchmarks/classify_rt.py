@@ -67,6 +67,11 @@ def main(argv=None) -> int:
     p.add_argument("--embed-dropout", type=float, default=0.3)
     p.add_argument("--out-dropout", type=float, default=0.5)
     p.add_argument("--word-dropout", type=float, default=0.0)
+    p.add_argument("--lm-pretrain-epochs", type=float, default=0.0,
+                   help="language-model pretraining of embedding + encoder (0: off)")
+    p.add_argument("--lm-pretrain-lr", type=float, default=0.0, help="0: --lr")
+    p.add_argument("--lm-pretrain-vocab", type=int, default=5000)
+    p.add_argument("--lm-pretrain-dropout", type=float, default=0.1)
     p.add_argument("--min-freq", type=int, default=1)
     p.add_argument("--tokenizer", default="whitespace", help="the files are already tokenised")
     p.add_argument("--bpe-size", type=int, default=4000)
@@ -100,7 +105,11 @@ def main(argv=None) -> int:
                                      pooling=args.pooling, char_embed=args.char_embed,
                                      char_hidden=args.char_hidden,
                                      embed_dropout=args.embed_dropout,
-                                     out_dropout=args.out_dropout)
+                                     out_dropout=args.out_dropout,
+                                     lm_pretrain_epochs=args.lm_pretrain_epochs,
+                                     lm_pretrain_lr=args.lm_pretrain_lr,
+                                     lm_pretrain_vocab=args.lm_pretrain_vocab,
+                                     lm_pretrain_dropout=args.lm_pretrain_dropout)
             n_train = sum(1 for _ in open(paths["train"])) - 1
             steps_per_epoch = -(-n_train // args.batch_size)
             train = TrainConfig(lr=args.lr, epochs=args.epochs, weight_decay=args.weight_decay,
@@ -115,6 +124,10 @@ def main(argv=None) -> int:
             row = {"fold": fold, "test_acc": test["accuracy"], "test_macro_f1": test["macro_f1"],
                    "dev_acc": dev["accuracy"], "n_test": test["n"], "steps": summary["step"],
                    "train_s": summary["elapsed"], "wall_s": round(wall, 1)}
+            pre = run / "lm_pretrain" / "summary.json"
+            if pre.is_file():
+                pre = json.loads(pre.read_text())
+                row |= {"lm_pretrain_s": pre["elapsed"], "lm_val_ppl": round(pre["final_ppl"], 1)}
             results.append(row)
             print(json.dumps(row), flush=True)
     accs = [r["test_acc"] for r in results]

@@ -172,3 +172,36 @@ def test_predict_refuses_a_language_model_run(tmp_path, capsys):
     assert main(["predict", str(tmp_path)]) == 2
     assert "predict works on classify, tag, series-classify, series-tag and forecast runs" in (
         capsys.readouterr().err)
+
+
+def test_classify_with_lm_pretraining(tmp_path, csv_data, capsys):
+    base = ["train", "classify", "--data", str(csv_data), "--out", str(tmp_path / "runs"),
+            "--steps", "20", "--hidden", "8", "--embed", "8", "--lr", "0.02",
+            "--warmup-steps", "5", "--log-every", "10", "--lm-pretrain-lr", "0.02"]
+    assert main(base + ["--lm-pretrain-epochs", "-1"]) == 2
+    assert "lm_pretrain_epochs must be >= 0, got -1" in capsys.readouterr().err
+    assert main(base + ["--lm-pretrain-epochs", "2", "--layers", "2"]) == 2
+    assert "one-layer bidirectional" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
+
+    assert main(base + ["--lm-pretrain-epochs", "6"]) == 0
+    err = capsys.readouterr().err
+    assert "LM pretraining | step 30 | epoch 6.00" in err
+    assert "LM pretraining final validation @ step 30" in err
+    run = _run(tmp_path, "classify")
+    pre = json.loads((run / "lm_pretrain" / "summary.json").read_text())
+    assert pre["step"] == 30 and pre["stopped"] == "budget"  # 144 texts: 5 batches of 32
+    # 14 words + other + boundary: log(16) = 2.77 untrained; the filler words are random
+    assert pre["final_loss"] < 2.55  # 2.51 measured
+    assert json.loads((run / "summary.json").read_text())["step"] == 20
+    assert json.loads((run / "config.json").read_text())["model"]["lm_pretrain_epochs"] == 6
+
+    # a resumed run continues the classifier; its pretraining is not run again
+    pre_log = (run / "lm_pretrain" / "log.csv").read_text()
+    cfg = json.loads((run / "config.json").read_text())
+    cfg["train"]["steps"] = 25
+    (run / "config.json").write_text(json.dumps(cfg))
+    assert main(["train", "classify", "--resume", str(run)]) == 0
+    assert "LM pretraining" not in capsys.readouterr().err
+    assert json.loads((run / "summary.json").read_text())["step"] == 25
+    assert (run / "lm_pretrain" / "log.csv").read_text() == pre_log

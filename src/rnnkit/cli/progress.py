@@ -29,17 +29,20 @@ class Progress:
         self.last_val = None
 
     def __call__(self, event: str, row: dict) -> None:
+        pre = row.get("phase") == "lm_pretrain"  # the classifier's LM pretraining
         if event == "log":
             parts = [f"step {row['step']}"]
-            if self.steps:
+            if self.steps and not pre:
                 parts[0] += f"/{self.steps}"
+            if pre:
+                parts.insert(0, "LM pretraining")
             parts += [f"epoch {row['epoch']:.2f}", f"loss {row['train_loss']:.3f}"]
             if self.last_val is not None:
                 parts.append(f"val {self.last_val:.3f}")
             parts += [f"lr {row['lr']:.1e}", f"{_fmt_rate(row['items_per_s'])} {self.unit}/s",
                       f"|g| {row['grad_norm']:.2f}"]
             t = _fmt_time(row["elapsed"])
-            if self.budget_s:
+            if self.budget_s and not pre:
                 frac = min(1.0, row["elapsed"] / self.budget_s)
                 bar = "#" * int(frac * 20)
                 t = f"[{bar:<20}] {t}/{_fmt_time(self.budget_s)}"
@@ -53,6 +56,7 @@ class Progress:
             keys = ("val_ppl", "val_bpc", "val_acc", "val_macro_f1", "val_chunk_f1")
             extra = "".join(f" | {k[4:]} {row[k]:.3f}" for k in keys if k in row)
             tag = "final validation" if row.get("final") else "validation"
+            tag = f"LM pretraining {tag}" if pre else tag
             prefix = "\r\033[K" if self.tty else ""
             self.stream.write(f"{prefix}{tag} @ step {row['step']}: loss {row['val_loss']:.4f}"
                               f"{extra} ({row['eval_seconds']:.1f}s)\n")

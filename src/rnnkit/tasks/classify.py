@@ -16,6 +16,7 @@ dropped token keeps its characters).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -28,6 +29,7 @@ from ..train.task import BatchedTask, StepOutput
 from .encoder import EncoderConfig, build_encoder
 from .metrics import classification_report
 from .pooling import POOLINGS, Pooling
+from .pretrain import check_pretrainable
 from .words import (
     WordBatch,
     WordFeatures,
@@ -58,6 +60,10 @@ class ClassifierConfig:
     attention_size: int = 64  # hidden size of the attention scorer
     embed_dropout: float = 0.3  # dropout on the word representation (embedding ++ chars)
     out_dropout: float = 0.5  # dropout on the pooled vector before the output layer
+    lm_pretrain_epochs: float = 0.0  # epochs of LM pretraining on the training texts (0: off)
+    lm_pretrain_lr: float = 0.0  # learning rate of the LM pretraining (0: --lr)
+    lm_pretrain_vocab: int = 5000  # LM pretraining targets: the N most frequent tokens (0: all)
+    lm_pretrain_dropout: float = 0.1  # dropout on the encoder outputs in LM pretraining
 
     def validate(self) -> None:
         if self.vocab_size < 1 or self.num_classes < 2:
@@ -66,6 +72,19 @@ class ClassifierConfig:
         if self.pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
         validate_char_config(self)
+        validate_lm_pretrain(self)
+
+
+def validate_lm_pretrain(cfg) -> None:
+    """The ``lm_pretrain_*`` fields of a head's config."""
+    for name in ("lm_pretrain_epochs", "lm_pretrain_lr", "lm_pretrain_vocab"):
+        v = getattr(cfg, name)
+        if not math.isfinite(v) or v < 0:
+            raise ValueError(f"{name} must be >= 0, got {v}")
+    if not 0 <= cfg.lm_pretrain_dropout < 1:
+        raise ValueError(f"lm_pretrain_dropout must be in [0, 1), got {cfg.lm_pretrain_dropout}")
+    if cfg.lm_pretrain_epochs:
+        check_pretrainable(cfg.encoder)
 
 
 class Classifier(nn.Module):

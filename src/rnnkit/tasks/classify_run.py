@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -31,6 +31,7 @@ from ..train.run import (
 from .classify import Classifier, ClassifierConfig, ClassifyTask, class_weights, predict_proba
 from .encoder import EncoderConfig
 from .metrics import classification_report, save_dev_report
+from .pretrain import SentenceLMTask, pretrain_in_run, target_classes
 from .words import CHARS_FILE, WordEncoders, build_char_vocab, load_char_vocab
 
 # Tokenisers whose tokens are words, which char features spell.
@@ -190,9 +191,15 @@ def train_classifier(data: ClassifyDataConfig, model_cfg: ClassifierConfig, trai
     artifacts = {"vocab.json": vocab, "labels.json": labels}
     if chars is not None:
         artifacts[CHARS_FILE] = chars
+    prepare = None
+    if model_cfg.lm_pretrain_epochs:
+        def prepare(run: Path) -> dict | None:
+            return pretrain_classifier(model, run, x_train, x_dev, data, train, vocab.unk_id,
+                                       c_train, c_dev, callbacks)
+
     run, summary = train_in_run(
         model, task, train, resolved, out=out, name="classify", resume=resume,
-        artifacts=artifacts, callbacks=callbacks,
+        artifacts=artifacts, callbacks=callbacks, prepare=prepare,
         title=f"{model_cfg.encoder.cell} classifier: {data.data}")
     if summary["stopped"] != "interrupted":
         load_weights(model, run, "best")
@@ -201,6 +208,33 @@ def train_classifier(data: ClassifyDataConfig, model_cfg: ClassifierConfig, trai
         save_dev_report(run, report, f"validation: accuracy {report['accuracy']:.4f}, "
                         f"macro-F1 {report['macro_f1']:.4f}")
     return run
+
+
+PRETRAIN_DIR = "lm_pretrain"  # the LM pretraining's run folder, inside the classifier's
+
+
+def pretrain_classifier(model: Classifier, run: Path, x_train: Sequence[Sequence[int]],
+                        x_dev: Sequence[Sequence[int]], data: ClassifyDataConfig,
+                        train: TrainConfig, unk_id: int | None = 0, c_train=None, c_dev=None,
+                        callbacks=None) -> dict | None:
+    """Language-model pretraining of the classifier's embedding and encoder on the training
+    texts (``model.cfg.lm_pretrain_*``; :mod:`.pretrain`), in ``run/lm_pretrain``, under the
+    classifier's training settings with the pretraining's epochs and learning rate. Nothing to
+    do (None) when the classifier has a checkpoint: it holds the pretrained weights."""
+    cfg = model.cfg
+    if (run / "checkpoints" / "last.safetensors").is_file():
+        return None
+    classes = target_classes(x_train, cfg.vocab_size, cfg.lm_pretrain_vocab)
+    task = SentenceLMTask(x_train, x_dev, classes, data.batch_size, train.seed,
+                          data.word_dropout, unk_id or 0, train_chars=c_train, dev_chars=c_dev)
+    pre = replace(train, epochs=cfg.lm_pretrain_epochs, steps=None, minutes=None,
+                  lr=cfg.lm_pretrain_lr or train.lr, eval_every=0, early_stop=0,
+                  keep_checkpoints=0, checkpoint_every=0)
+    log.info("language-model pretraining: %g epochs, %d target classes", pre.epochs,
+             int(classes.max()) + 2)
+    return pretrain_in_run(model, task, pre, run / PRETRAIN_DIR, int(classes.max()) + 2,
+                           cfg.lm_pretrain_dropout, callbacks,
+                           title=f"LM pretraining of the {cfg.encoder.cell} classifier")
 
 
 @dataclass

@@ -115,12 +115,16 @@ def finish_run(trainer, run: str | Path, title: str = "") -> dict:
 def train_in_run(model, task, train, resolved: dict, *, out: str | Path, name: str,
                  resume: str | Path | None = None,
                  artifacts: dict[str, Any] | None = None, callbacks=None,
-                 title: str = "") -> tuple[Path, dict]:
+                 title: str = "", prepare=None) -> tuple[Path, dict]:
     """What every task runner does once its data and model are known to be good: create the
     run folder (``config.json`` and each ``artifacts`` file, e.g. ``{"vocab.json": vocab}``,
     written with the object's ``save(path)``) or reopen ``resume``; train through the one
     :class:`~rnnkit.train.loop.Trainer` from the last checkpoint; write ``summary.json`` and
-    ``loss.png``. Returns ``(run folder, summary)``."""
+    ``loss.png``. Returns ``(run folder, summary)``.
+
+    ``prepare(run)``, when given, runs first (also on a resume), e.g. to pretrain the model's
+    encoder; when it returns a summary that says ``"stopped": "interrupted"``, the run stops
+    there as interrupted (a resume calls ``prepare`` again)."""
     from .loop import Trainer
 
     if resume is None:
@@ -130,6 +134,12 @@ def train_in_run(model, task, train, resolved: dict, *, out: str | Path, name: s
             obj.save(run / filename)
     else:
         run = Path(resume)
+    if prepare is not None:
+        before = prepare(run)
+        if before and before.get("stopped") == "interrupted":
+            summary = {"step": 0, "elapsed": 0.0, "stopped": "interrupted"}
+            write_json(run / "summary.json", summary)
+            return run, summary
     trainer = Trainer(model, task, train, run, meta={"config": resolved}, callbacks=callbacks)
     if resume is not None:
         resume_trainer(trainer, run)
