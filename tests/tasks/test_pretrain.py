@@ -6,6 +6,7 @@ import csv
 import json
 import math
 import random
+import signal
 
 import pytest
 import torch
@@ -151,3 +152,28 @@ def test_classifier_starts_from_the_pretrained_weights(tmp_path):
     assert summary["step"] == 24  # 3 epochs of 8 batches
     cfg = json.loads((pre_run / "config.json").read_text())
     assert cfg["model"]["lm_pretrain_epochs"] == 3
+
+
+def test_an_interrupted_pretraining_continues_on_resume(tmp_path):
+    data = ClassifyDataConfig(data=_tsv(tmp_path / "train.tsv", _cyclic(120, 0), 0),
+                              dev=_tsv(tmp_path / "dev.tsv", _cyclic(30, 1), 1),
+                              tokenizer="whitespace", batch_size=16)
+    model = ClassifierConfig(embed=8, encoder=EncoderConfig(hidden=16, bidirectional=True),
+                             lm_pretrain_epochs=3, lm_pretrain_lr=0.02)
+    train = TrainConfig(lr=0.02, steps=5, warmup_steps=0, log_every=2)
+
+    def ctrl_c(event, row):  # Ctrl-C during the pretraining's step 10
+        if event == "log" and row.get("phase") == "lm_pretrain" and row["step"] == 10:
+            signal.raise_signal(signal.SIGINT)
+
+    run = train_classifier(data, model, train, out=tmp_path / "runs", callbacks=[ctrl_c])
+    assert json.loads((run / "summary.json").read_text())["stopped"] == "interrupted"
+    pre = json.loads((run / "lm_pretrain" / "summary.json").read_text())
+    assert pre["stopped"] == "interrupted" and pre["step"] == 10
+    assert not (run / "checkpoints" / "last.safetensors").exists()
+
+    run = train_classifier(ClassifyDataConfig(), ClassifierConfig(), TrainConfig(), resume=run)
+    pre = json.loads((run / "lm_pretrain" / "summary.json").read_text())
+    assert pre["stopped"] == "budget" and pre["step"] == 24  # went on from step 10
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["stopped"] == "budget" and summary["step"] == 5
