@@ -79,6 +79,20 @@ def test_status_names_the_native_path():
 
 
 @needs_native
+def test_native_is_chosen_where_mkl_keeps_up_with_onednn():
+    def w(g, h):
+        return torch.zeros(g * h, h)
+
+    assert native.chosen(32, w(4, 256))  # 1 MB weight: MKL's product as fast as oneDNN's
+    assert native.chosen(128, w(3, 256))
+    assert not native.chosen(32, w(4, 512))  # 4 MB: oneDNN streams it faster
+    assert not native.chosen(2, w(4, 1024))
+    assert native.chosen(1, w(4, 1024))  # batch 1: MKL's packed product is faster
+    assert not native.chosen(1, w(4, 64).double())
+    assert not native.chosen(0, w(4, 64))
+
+
+@needs_native
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("T,B,I,H", [(1, 1, 3, 4), (6, 3, 5, 7), (40, 2, 4, 33), (5, 17, 8, 64)])
 def test_lstm_native_equals_python_kernel(T, B, I, H, bias):

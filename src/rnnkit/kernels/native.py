@@ -162,17 +162,21 @@ def usable(*tensors: Tensor | None) -> bool:
 
 
 # MKL's packed sgemm, which the native loop uses, matches oneDNN's packed matmul (which the
-# Python kernels use) while the per-step product is small, and loses to it by 1.2-2x once the
-# recurrent weight streams from memory (measured at one thread, torch 2.13: (32, 256) x
-# (256, 1024) 225 vs 207 us; (64, 512) x (512, 2048) 2089 vs 1386 us; (16, 1024) x (1024, 4096)
-# 3283 vs 1982 us). Above this many multiply-adds per step the Python kernels run.
-_MAX_STEP_WORK = 1 << 24
+# Python kernels use) while the recurrent weight fits in L2 (4H x H = 1 MB at H = 256), and at
+# batch 1; with larger weights and batches above 1 oneDNN streams the weight 1.2-2x faster
+# (measured at one thread, torch 2.13, us per product, MKL vs oneDNN: (32, 256) x (256, 1024)
+# 185 vs 175; (32, 512) x (512, 2048) 817 vs 637; (4, 512) x (512, 2048) 185 vs 102;
+# (8, 1024) x (1024, 4096) 1865 vs 860; (1, 1024) x (1024, 4096) 354 vs 420). Those cases run the
+# Python kernels, whose per-step overhead is then small next to the product.
+_MAX_WEIGHT_ELEMS = 1 << 18
 
 
 def chosen(batch: int, w_hh: Tensor, *tensors: Tensor | None) -> bool:
     """Whether a kernel should take the native loop for this batch size and recurrent weight
-    (G*H, H): available, float32 on a CPU, and a per-step product small enough to win."""
-    return 0 < batch * w_hh.numel() < _MAX_STEP_WORK and usable(w_hh, *tensors)
+    (G*H, H): available, float32 on a CPU, and a product MKL does as fast as oneDNN."""
+    if batch < 1 or (batch > 1 and w_hh.numel() > _MAX_WEIGHT_ELEMS):
+        return False
+    return usable(w_hh, *tensors)
 
 
 def _ptr(t: Tensor | None) -> int | None:
