@@ -292,3 +292,24 @@ def test_builds_into_the_cache_directory(tmp_path):
     assert res.returncode == 0, res.stderr
     assert res.stdout.startswith("native")
     assert len(list(tmp_path.glob("native-*.so"))) == 1
+
+
+@needs_native
+def test_read_only_cache_builds_into_the_temporary_directory(tmp_path, monkeypatch):
+    """A cache folder that cannot be written (a read-only home) must not cost the native loop:
+    it is built under the temporary directory instead."""
+    cache, tmp = tmp_path / "cache", tmp_path / "tmp"
+    tmp.mkdir()
+    real = native._compile
+
+    def compile_(compiler, target):
+        if cache in target.parents:
+            raise PermissionError(f"[Errno 13] Permission denied: '{target.parent}'")
+        return real(compiler, target)
+
+    monkeypatch.setenv("RNNKIT_CACHE", str(cache))
+    monkeypatch.setattr(native, "_compile", compile_)
+    monkeypatch.setattr(native.tempfile, "gettempdir", lambda: str(tmp))
+    lib = native._load()
+    assert lib.rnnkit_abi_version() == native._ABI
+    assert list(tmp.glob("rnnkit-*/native-*.so")) and not cache.exists()

@@ -100,9 +100,15 @@ def _load() -> ctypes.CDLL:
     for part in (_SOURCE.read_bytes(), " ".join(_FLAGS).encode(), compiler.encode(),
                  _cpu_id().encode(), torch.__version__.encode()):
         key.update(part)
-    target = _cache_dir() / f"native-{key.hexdigest()[:16]}.so"
+    name = f"native-{key.hexdigest()[:16]}.so"
+    target = _cache_dir() / name
     if not target.exists():
-        _compile(compiler, target)
+        try:
+            _compile(compiler, target)
+        except PermissionError:  # a read-only home: build into the temporary directory
+            target = Path(tempfile.gettempdir()) / f"rnnkit-{os.getuid()}" / name
+            if not target.exists():
+                _compile(compiler, target)
     lib = ctypes.CDLL(str(target))
     if lib.rnnkit_abi_version() != _ABI:
         raise OSError(f"{target} has the wrong ABI version")
