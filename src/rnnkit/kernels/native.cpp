@@ -106,7 +106,7 @@ inline float tanh_fast(float x) {
 
 extern "C" {
 
-int rnnkit_abi_version() { return 2; }
+int rnnkit_abi_version() { return 3; }
 
 int rnnkit_max_threads() { return omp_get_max_threads(); }
 
@@ -120,6 +120,66 @@ void rnnkit_set_blas(void* pack_size, void* pack, void* compute) {
   g_compute = reinterpret_cast<compute_fn>(compute);
 }
 
+// One LSTM step after the products. pre (B, 4H): x_t W_ih^T + b + h_{t-1} W_hh^T (i|f|g|o);
+// writes the activated gates to gates_t (B, 4H; may be pre itself), c_t and h_t (B, H).
+void rnnkit_lstm_step(int B, int H, const float* pre, float* gates_t, const float* c_prev,
+                      float* c_t, float* h_t) {
+  const int G = 4 * H;
+  const int nt = row_threads(B, H);
+  #pragma omp parallel for num_threads(nt) schedule(static)
+  for (int b = 0; b < B; ++b) {
+    const float* a = pre + static_cast<size_t>(b) * G;
+    float* g = gates_t + static_cast<size_t>(b) * G;
+    const size_t r = static_cast<size_t>(b) * H;
+    const float* cpb = c_prev + r;
+    float *cb = c_t + r, *hb = h_t + r;
+#pragma omp simd
+    for (int j = 0; j < H; ++j) {
+      float i = sigm(a[j]), f = sigm(a[H + j]), gg = tanh_fast(a[2 * H + j]);
+      float o = sigm(a[3 * H + j]);
+      float c = f * cpb[j] + i * gg;
+      cb[j] = c;
+      hb[j] = o * tanh_fast(c);
+      g[j] = i;
+      g[H + j] = f;
+      g[2 * H + j] = gg;
+      g[3 * H + j] = o;
+    }
+  }
+}
+
+// One LSTM step backward. dh (B, H): dL/dh_t in total; dc (B, H): on entry dL/dc_t from step
+// t+1 (and the cell-state output), on return dL/dc_{t-1} = dc_t f + dc_extra (dc_extra, the
+// gradient of the output c_{t-1}, may be null); dgates_t (B, 4H) receives the pre-activation
+// gradients.
+void rnnkit_lstm_step_back(int B, int H, const float* gates_t, const float* c_t,
+                           const float* c_prev, const float* dh, float* dc,
+                           const float* dc_extra, float* dgates_t) {
+  const int G = 4 * H;
+  const int nt = row_threads(B, H);
+  #pragma omp parallel for num_threads(nt) schedule(static)
+  for (int b = 0; b < B; ++b) {
+    const float* g = gates_t + static_cast<size_t>(b) * G;
+    float* dg = dgates_t + static_cast<size_t>(b) * G;
+    const size_t r = static_cast<size_t>(b) * H;
+    const float *cb = c_t + r, *cpb = c_prev + r, *dhb = dh + r;
+    float* dcb = dc + r;
+    const float* dxb = dc_extra ? dc_extra + r : nullptr;
+#pragma omp simd
+    for (int j = 0; j < H; ++j) {
+      float i = g[j], f = g[H + j], gg = g[2 * H + j], o = g[3 * H + j];
+      float tc = tanh_fast(cb[j]);
+      float dhv = dhb[j];
+      float dcv = dcb[j] + dhv * o * (1.0f - tc * tc);
+      dg[j] = dcv * gg * i * (1.0f - i);
+      dg[H + j] = dcv * cpb[j] * f * (1.0f - f);
+      dg[2 * H + j] = dcv * i * (1.0f - gg * gg);
+      dg[3 * H + j] = dhv * tc * o * (1.0f - o);
+      dcb[j] = dcv * f + (dxb ? dxb[j] : 0.0f);
+    }
+  }
+}
+
 // LSTM forward. gates (T, B, 4H) holds x_t W_ih^T + b_ih + b_hh on entry and the activated gates
 // i, f, g, o on return; w_hh (4H, H); h0, c0 (B, H); hs, cs (T, B, H) are written; packed holds
 // rnnkit_packed_bytes(B, 4H, H).
@@ -128,31 +188,12 @@ void rnnkit_lstm_forward(int T, int B, int H, float* gates, const float* w_hh, c
   const int G = 4 * H;
   Packed w(packed, w_hh, kTrans, B, G, H, H);  // h (B, H) @ W_hh^T (H, 4H)
   const size_t step = static_cast<size_t>(B) * H;
-  const int nt = row_threads(B, H);
   for (int t = 0; t < T; ++t) {
     float* gt = gates + t * static_cast<size_t>(B) * G;
     const float* hp = t == 0 ? h0 : hs + (t - 1) * step;
     const float* cp = t == 0 ? c0 : cs + (t - 1) * step;
     w.apply(hp, 1.0f, gt);
-    #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int b = 0; b < B; ++b) {
-      float* g = gt + static_cast<size_t>(b) * G;
-      const float* cpb = cp + static_cast<size_t>(b) * H;
-      float* cb = cs + t * step + static_cast<size_t>(b) * H;
-      float* hb = hs + t * step + static_cast<size_t>(b) * H;
-#pragma omp simd
-      for (int j = 0; j < H; ++j) {
-        float i = sigm(g[j]), f = sigm(g[H + j]), gg = tanh_fast(g[2 * H + j]);
-        float o = sigm(g[3 * H + j]);
-        float c = f * cpb[j] + i * gg;
-        cb[j] = c;
-        hb[j] = o * tanh_fast(c);
-        g[j] = i;
-        g[H + j] = f;
-        g[2 * H + j] = gg;
-        g[3 * H + j] = o;
-      }
-    }
+    rnnkit_lstm_step(B, H, gt, gt, cp, cs + t * step, hs + t * step);
   }
 }
 
@@ -166,7 +207,6 @@ void rnnkit_lstm_backward(int T, int B, int H, const float* gates, const float* 
                           float* packed) {
   const int G = 4 * H;
   const size_t step = static_cast<size_t>(B) * H;
-  const int nt = row_threads(B, H);
   Packed w(packed, w_hh, kNoTrans, B, H, G, H);  // dgates (B, 4H) @ W_hh (4H, H)
   std::memcpy(dh, dhs + (T - 1) * step, step * sizeof(float));
   if (dcs)
@@ -174,32 +214,10 @@ void rnnkit_lstm_backward(int T, int B, int H, const float* gates, const float* 
   else
     std::memset(dc, 0, step * sizeof(float));
   for (int t = T - 1; t >= 0; --t) {
-    const float* gt = gates + t * static_cast<size_t>(B) * G;
     float* dgt = dgates + t * static_cast<size_t>(B) * G;
-    const float* ct = cs + t * step;
-    const float* cp = t == 0 ? c0 : cs + (t - 1) * step;
-    const float* dcprev = (dcs && t > 0) ? dcs + (t - 1) * step : nullptr;
-    #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int b = 0; b < B; ++b) {
-      const float* g = gt + static_cast<size_t>(b) * G;
-      float* dg = dgt + static_cast<size_t>(b) * G;
-      const size_t r = static_cast<size_t>(b) * H;
-      const float *cb = ct + r, *cpb = cp + r;
-      float *dhb = dh + r, *dcb = dc + r;
-      const float* dcpb = dcprev ? dcprev + r : nullptr;
-#pragma omp simd
-      for (int j = 0; j < H; ++j) {
-        float i = g[j], f = g[H + j], gg = g[2 * H + j], o = g[3 * H + j];
-        float tc = tanh_fast(cb[j]);
-        float dhv = dhb[j];
-        float dcv = dcb[j] + dhv * o * (1.0f - tc * tc);
-        dg[j] = dcv * gg * i * (1.0f - i);
-        dg[H + j] = dcv * cpb[j] * f * (1.0f - f);
-        dg[2 * H + j] = dcv * i * (1.0f - gg * gg);
-        dg[3 * H + j] = dhv * tc * o * (1.0f - o);
-        dcb[j] = dcv * f + (dcpb ? dcpb[j] : 0.0f);
-      }
-    }
+    rnnkit_lstm_step_back(B, H, gates + t * static_cast<size_t>(B) * G, cs + t * step,
+                          t == 0 ? c0 : cs + (t - 1) * step, dh, dc,
+                          (dcs && t > 0) ? dcs + (t - 1) * step : nullptr, dgt);
     if (t > 0) {
       std::memcpy(dh, dhs + (t - 1) * step, step * sizeof(float));
       w.apply(dgt, 1.0f, dh);
@@ -210,20 +228,82 @@ void rnnkit_lstm_backward(int T, int B, int H, const float* gates, const float* 
   if (dc0) std::memcpy(dc0, dc, step * sizeof(float));
 }
 
-// GRU forward (torch.nn's formulation). xw (T, B, 3H) = x_t W_ih^T + b_ih (r|z|n); w_hh (3H, H);
-// b_hh (3H) or null; h0 (B, H). Written: hw_n (T, B, H) = (h W_hh^T + b_hh)_n, r, z (T, B, 2H)
-// as [sigmoid(a_r), sigmoid(a_z)], n (T, B, H), hs (T, B, H). scratch holds B * 3H floats,
-// packed rnnkit_packed_bytes(B, 3H, H).
+// One GRU step after the products (torch.nn's formulation). xw_t (B, 3H) = x_t W_ih^T + b_ih,
+// hw (B, 3H) = h_{t-1} W_hh^T + b_hh (r|z|n). Written (B, H each): hwn_t = hw's n block (kept for
+// backward), rz_t (B, 2H) = [sigmoid(a_r), sigmoid(a_z)], n_t, h_t.
+void rnnkit_gru_step(int B, int H, const float* xw_t, const float* hw, const float* h_prev,
+                     float* hwn_t, float* rz_t, float* n_t, float* h_t) {
+  const int G = 3 * H;
+  const int nt = row_threads(B, H);
+  #pragma omp parallel for num_threads(nt) schedule(static)
+  for (int b = 0; b < B; ++b) {
+    const float* x = xw_t + static_cast<size_t>(b) * G;
+    const float* s = hw + static_cast<size_t>(b) * G;
+    const size_t r = static_cast<size_t>(b) * H;
+    float* rzb = rz_t + 2 * r;
+    const float* hpb = h_prev + r;
+    float *hwnb = hwn_t + r, *nb = n_t + r, *hb = h_t + r;
+#pragma omp simd
+    for (int j = 0; j < H; ++j) {
+      float rv = sigm(x[j] + s[j]);
+      float zv = sigm(x[H + j] + s[H + j]);
+      float hn = s[2 * H + j];
+      float nv = tanh_fast(x[2 * H + j] + rv * hn);
+      rzb[j] = rv;
+      rzb[H + j] = zv;
+      hwnb[j] = hn;
+      nb[j] = nv;
+      hb[j] = nv + zv * (hpb[j] - nv);
+    }
+  }
+}
+
+// One GRU step backward. dh (B, H): dL/dh_t in total. Written: dxw_t (B, 3H) the gradient of the
+// input projection (r|z|n), dhw_t (B, 3H) that of the recurrent projection, and dh_out (B, H) =
+// dh z + dh_extra (dh_extra, the output gradient of h_{t-1}, may be null), the part of
+// dL/dh_{t-1} that does not go through W_hh. dh_out may be dh itself.
+void rnnkit_gru_step_back(int B, int H, const float* rz_t, const float* n_t,
+                          const float* hwn_t, const float* h_prev, const float* dh,
+                          const float* dh_extra, float* dxw_t, float* dhw_t, float* dh_out) {
+  const int G = 3 * H;
+  const int nt = row_threads(B, H);
+  #pragma omp parallel for num_threads(nt) schedule(static)
+  for (int b = 0; b < B; ++b) {
+    const size_t r = static_cast<size_t>(b) * H;
+    const float* rzb = rz_t + 2 * r;
+    const float *hwnb = hwn_t + r, *nb = n_t + r, *hpb = h_prev + r, *dhb = dh + r;
+    const float* dxb = dh_extra ? dh_extra + r : nullptr;
+    float* dx = dxw_t + static_cast<size_t>(b) * G;
+    float* dw = dhw_t + static_cast<size_t>(b) * G;
+    float* dob = dh_out + r;
+#pragma omp simd
+    for (int j = 0; j < H; ++j) {
+      float rv = rzb[j], zv = rzb[H + j], nv = nb[j], dhv = dhb[j];
+      float daz = dhv * (hpb[j] - nv) * zv * (1.0f - zv);
+      float dan = dhv * (1.0f - zv) * (1.0f - nv * nv);
+      float dar = dan * hwnb[j] * rv * (1.0f - rv);
+      dx[j] = dar;
+      dx[H + j] = daz;
+      dx[2 * H + j] = dan;
+      dw[j] = dar;
+      dw[H + j] = daz;
+      dw[2 * H + j] = dan * rv;
+      dob[j] = dhv * zv + (dxb ? dxb[j] : 0.0f);
+    }
+  }
+}
+
+// GRU forward. xw (T, B, 3H) = x_t W_ih^T + b_ih (r|z|n); w_hh (3H, H); b_hh (3H) or null; h0
+// (B, H). Written: hwn, n, hs (T, B, H), rz (T, B, 2H) as rnnkit_gru_step writes them. scratch
+// holds B * 3H floats, packed rnnkit_packed_bytes(B, 3H, H).
 void rnnkit_gru_forward(int T, int B, int H, const float* xw, const float* w_hh,
                         const float* b_hh, const float* h0, float* hwn, float* rz, float* n,
                         float* hs, float* scratch, float* packed) {
   const int G = 3 * H;
   const size_t step = static_cast<size_t>(B) * H;
-  const int nt = row_threads(B, H);
   Packed w(packed, w_hh, kTrans, B, G, H, H);
   for (int t = 0; t < T; ++t) {
     const float* hp = t == 0 ? h0 : hs + (t - 1) * step;
-    #pragma omp parallel for num_threads(nt) schedule(static)
     for (int b = 0; b < B; ++b) {
       float* s = scratch + static_cast<size_t>(b) * G;
       if (b_hh)
@@ -232,79 +312,30 @@ void rnnkit_gru_forward(int T, int B, int H, const float* xw, const float* w_hh,
         std::memset(s, 0, G * sizeof(float));
     }
     w.apply(hp, 1.0f, scratch);
-    const float* xt = xw + t * static_cast<size_t>(B) * G;
-    #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int b = 0; b < B; ++b) {
-      const float* x = xt + static_cast<size_t>(b) * G;
-      const float* s = scratch + static_cast<size_t>(b) * G;
-      const size_t r = t * step + static_cast<size_t>(b) * H;
-      float* rzb = rz + 2 * r;
-      const float* hpb = hp + static_cast<size_t>(b) * H;
-      float *hwnb = hwn + r, *nb = n + r, *hb = hs + r;
-#pragma omp simd
-      for (int j = 0; j < H; ++j) {
-        float rv = sigm(x[j] + s[j]);
-        float zv = sigm(x[H + j] + s[H + j]);
-        float hn = s[2 * H + j];
-        float nv = tanh_fast(x[2 * H + j] + rv * hn);
-        rzb[j] = rv;
-        rzb[H + j] = zv;
-        hwnb[j] = hn;
-        nb[j] = nv;
-        hb[j] = nv + zv * (hpb[j] - nv);
-      }
-    }
+    rnnkit_gru_step(B, H, xw + t * static_cast<size_t>(B) * G, scratch, hp, hwn + t * step,
+                    rz + 2 * t * step, n + t * step, hs + t * step);
   }
 }
 
-// GRU backward. dxw (T, B, 3H) receives the gradient of the input projection (r|z|n), dhw
-// (T, B, 3H) that of the recurrent projection h W_hh^T + b_hh (r|z|n); dh0 (B, H) or null; dh
-// (B, H) work space; packed holds rnnkit_packed_bytes(B, H, 3H).
+// GRU backward. dxw, dhw (T, B, 3H) receive the gradients of the input and recurrent
+// projections (r|z|n); dh0 (B, H) or null; dh (B, H) work space; packed holds
+// rnnkit_packed_bytes(B, H, 3H).
 void rnnkit_gru_backward(int T, int B, int H, const float* w_hh, const float* h0,
                          const float* hwn, const float* rz, const float* n, const float* hs,
                          const float* dhs, float* dxw, float* dhw, float* dh0, float* dh,
                          float* packed) {
   const int G = 3 * H;
   const size_t step = static_cast<size_t>(B) * H;
-  const int nt = row_threads(B, H);
   Packed w(packed, w_hh, kNoTrans, B, H, G, H);  // dhw (B, 3H) @ W_hh (3H, H)
   std::memcpy(dh, dhs + (T - 1) * step, step * sizeof(float));
   for (int t = T - 1; t >= 0; --t) {
-    const float* hp = t == 0 ? h0 : hs + (t - 1) * step;
-    float* dxt = dxw + t * static_cast<size_t>(B) * G;
     float* dht = dhw + t * static_cast<size_t>(B) * G;
-    #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int b = 0; b < B; ++b) {
-      const size_t r = t * step + static_cast<size_t>(b) * H;
-      const float* rzb = rz + 2 * r;
-      const float *hwnb = hwn + r, *nb = n + r, *hpb = hp + static_cast<size_t>(b) * H;
-      float* dx = dxt + static_cast<size_t>(b) * G;
-      float* dw = dht + static_cast<size_t>(b) * G;
-      float* dhb = dh + static_cast<size_t>(b) * H;
-#pragma omp simd
-      for (int j = 0; j < H; ++j) {
-        float rv = rzb[j], zv = rzb[H + j], nv = nb[j], dhv = dhb[j];
-        float daz = dhv * (hpb[j] - nv) * zv * (1.0f - zv);
-        float dan = dhv * (1.0f - zv) * (1.0f - nv * nv);
-        float dar = dan * hwnb[j] * rv * (1.0f - rv);
-        dx[j] = dar;
-        dx[H + j] = daz;
-        dx[2 * H + j] = dan;
-        dw[j] = dar;
-        dw[H + j] = daz;
-        dw[2 * H + j] = dan * rv;
-        dhb[j] = dhv * zv;  // the direct path h_{t-1} -> h_t
-      }
-    }
-    if (t > 0) {
-      const float* prev = dhs + (t - 1) * step;
-#pragma omp simd
-      for (size_t k = 0; k < step; ++k) dh[k] += prev[k];
-      w.apply(dht, 1.0f, dh);
-    } else if (dh0) {
-      std::memcpy(dh0, dh, step * sizeof(float));
-      w.apply(dht, 1.0f, dh0);
-    }
+    float* out = t > 0 ? dh : (dh0 ? dh0 : dh);
+    rnnkit_gru_step_back(B, H, rz + 2 * t * step, n + t * step, hwn + t * step,
+                         t == 0 ? h0 : hs + (t - 1) * step, dh,
+                         t > 0 ? dhs + (t - 1) * step : nullptr,
+                         dxw + t * static_cast<size_t>(B) * G, dht, out);
+    if (t > 0 || dh0) w.apply(dht, 1.0f, out);
   }
 }
 

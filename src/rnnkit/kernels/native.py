@@ -30,10 +30,12 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from .common import recurrent_product
+
 _SOURCE = Path(__file__).with_name("native.cpp")
 _FLAGS = ["-O3", "-march=native", "-fopenmp", "-fPIC", "-shared"]
 _BLAS = ("cblas_sgemm_pack_get_size", "cblas_sgemm_pack", "cblas_sgemm_compute")
-_ABI = 2
+_ABI = 3
 
 _lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
@@ -120,6 +122,10 @@ def _load() -> ctypes.CDLL:
     lib.rnnkit_lstm_backward.argtypes = [i, i, i] + [p] * 12
     lib.rnnkit_gru_forward.argtypes = [i, i, i] + [p] * 10
     lib.rnnkit_gru_backward.argtypes = [i, i, i] + [p] * 12
+    lib.rnnkit_lstm_step.argtypes = [i, i] + [p] * 5
+    lib.rnnkit_lstm_step_back.argtypes = [i, i] + [p] * 7
+    lib.rnnkit_gru_step.argtypes = [i, i] + [p] * 7
+    lib.rnnkit_gru_step_back.argtypes = [i, i] + [p] * 9
     return lib
 
 
@@ -167,22 +173,26 @@ def usable(*tensors: Tensor | None) -> bool:
     return library() is not None
 
 
-# MKL's packed sgemm, which the native loop uses, matches oneDNN's packed matmul (which the
-# Python kernels use) while the recurrent weight fits in L2 (4H x H = 1 MB at H = 256), and at
-# batch 1; with larger weights and batches above 1 oneDNN streams the weight 1.2-2x faster
-# (measured at one thread, torch 2.13, us per product, MKL vs oneDNN: (32, 256) x (256, 1024)
-# 185 vs 175; (32, 512) x (512, 2048) 817 vs 637; (4, 512) x (512, 2048) 185 vs 102;
-# (8, 1024) x (1024, 4096) 1865 vs 860; (1, 1024) x (1024, 4096) 354 vs 420). Those cases run the
-# Python kernels, whose per-step overhead is then small next to the product.
+# MKL's packed sgemm, which the C++ loop calls, matches oneDNN's packed matmul while the
+# recurrent weight fits in L2 (4H x H = 1 MB at H = 256), and at batch 1; with larger weights and
+# batches above 1 oneDNN streams the weight 1.2-2x faster (measured at one thread, torch 2.13, us
+# per product, MKL vs oneDNN: (32, 256) x (256, 1024) 185 vs 175; (32, 512) x (512, 2048) 817 vs
+# 637; (4, 512) x (512, 2048) 185 vs 102; (8, 1024) x (1024, 4096) 1865 vs 860; (1, 1024) x
+# (1024, 4096) 354 vs 420). There the time loop stays in Python, calling oneDNN for the product
+# and the C++ step for everything else: two calls per step instead of about a dozen.
 _MAX_WEIGHT_ELEMS = 1 << 18
 
 
+def whole_loop_in_cpp(batch: int, w_hh: Tensor) -> bool:
+    """True when the whole time loop runs in C++ (MKL's product), False when Python drives it
+    with oneDNN's product and C++ steps."""
+    return batch == 1 or w_hh.numel() <= _MAX_WEIGHT_ELEMS
+
+
 def chosen(batch: int, w_hh: Tensor, *tensors: Tensor | None) -> bool:
-    """Whether a kernel should take the native loop for this batch size and recurrent weight
-    (G*H, H): available, float32 on a CPU, and a product MKL does as fast as oneDNN."""
-    if batch < 1 or (batch > 1 and w_hh.numel() > _MAX_WEIGHT_ELEMS):
-        return False
-    return usable(w_hh, *tensors)
+    """Whether a kernel should take the native path for this batch and recurrent weight:
+    the library is available and the tensors are float32 on a CPU."""
+    return batch >= 1 and usable(w_hh, *tensors)
 
 
 def _ptr(t: Tensor | None) -> int | None:
@@ -216,9 +226,20 @@ class NativeLSTMFunction(torch.autograd.Function):
         h0, c0, w = h0.contiguous(), c0.contiguous(), w_hh.contiguous()
         hs = gates.new_empty(T, B, H)
         cs = torch.empty_like(hs)
-        packed = _packed(B, 4 * H, H, x)
-        library().rnnkit_lstm_forward(T, B, H, _ptr(gates), _ptr(w), _ptr(h0), _ptr(c0),
-                                      _ptr(hs), _ptr(cs), _ptr(packed))
+        lib = library()
+        if whole_loop_in_cpp(B, w):
+            packed = _packed(B, 4 * H, H, x)
+            lib.rnnkit_lstm_forward(T, B, H, _ptr(gates), _ptr(w), _ptr(h0), _ptr(c0),
+                                    _ptr(hs), _ptr(cs), _ptr(packed))
+        else:
+            product = recurrent_product(w, B)  # acc + h @ W_hh^T through oneDNN
+            g_t, h_t, c_t = gates.unbind(0), hs.unbind(0), cs.unbind(0)
+            h, c = h0, c0
+            for t in range(T):
+                pre = product(h, g_t[t])
+                lib.rnnkit_lstm_step(B, H, pre.data_ptr(), g_t[t].data_ptr(), c.data_ptr(),
+                                     c_t[t].data_ptr(), h_t[t].data_ptr())
+                h, c = h_t[t], c_t[t]
         ctx.save_for_backward(x, h0, c0, w_ih, w, gates, hs, cs)
         ctx.has_bias = b_ih is not None
         ctx.set_materialize_grads(False)
@@ -236,10 +257,33 @@ class NativeLSTMFunction(torch.autograd.Function):
         dh0 = torch.empty_like(h0) if need[1] else None
         dc0 = torch.empty_like(c0) if need[2] else None
         work = hs.new_empty(2, B, H)  # dh, dc carried through time
-        packed = _packed(B, H, 4 * H, hs)
-        library().rnnkit_lstm_backward(T, B, H, _ptr(gates), _ptr(w_hh), _ptr(c0), _ptr(cs),
-                                       _ptr(dhs), _ptr(dcs), _ptr(dgates), _ptr(dh0), _ptr(dc0),
-                                       _ptr(work[0]), _ptr(work[1]), _ptr(packed))
+        lib = library()
+        if whole_loop_in_cpp(B, w_hh):
+            packed = _packed(B, H, 4 * H, hs)
+            lib.rnnkit_lstm_backward(T, B, H, _ptr(gates), _ptr(w_hh), _ptr(c0), _ptr(cs),
+                                     _ptr(dhs), _ptr(dcs), _ptr(dgates), _ptr(dh0), _ptr(dc0),
+                                     _ptr(work[0]), _ptr(work[1]), _ptr(packed))
+        else:
+            product = recurrent_product(w_hh.t(), B)  # acc + dgates @ W_hh through oneDNN
+            g_t, c_t, dg_t, dh_t = gates.unbind(0), cs.unbind(0), dgates.unbind(0), dhs.unbind(0)
+            dc = work[1]
+            if dcs is None:
+                dc.zero_()
+            else:
+                dc.copy_(dcs[T - 1])
+            dh = dh_t[T - 1]
+            for t in range(T - 1, -1, -1):
+                extra = dcs[t - 1].data_ptr() if dcs is not None and t > 0 else None
+                lib.rnnkit_lstm_step_back(B, H, g_t[t].data_ptr(), c_t[t].data_ptr(),
+                                          (c_t[t - 1] if t > 0 else c0).data_ptr(),
+                                          dh.data_ptr(), dc.data_ptr(), extra,
+                                          dg_t[t].data_ptr())
+                if t > 0:
+                    dh = product(dg_t[t], dh_t[t - 1])
+            if dh0 is not None:
+                torch.mm(dg_t[0], w_hh, out=dh0)
+            if dc0 is not None:
+                dc0.copy_(dc)
         d2 = dgates.view(T * B, 4 * H)
         dx = torch.mm(d2, w_ih).view_as(x) if need[0] else None
         dw_ih = torch.mm(d2.t(), x.reshape(T * B, -1)) if need[3] else None
@@ -264,9 +308,25 @@ class NativeGRUFunction(torch.autograd.Function):
         n = torch.empty_like(hwn)
         hs = torch.empty_like(hwn)
         scratch = xw.new_empty(B, 3 * H)
-        packed = _packed(B, 3 * H, H, x)
-        library().rnnkit_gru_forward(T, B, H, _ptr(xw), _ptr(w), _ptr(b), _ptr(h0), _ptr(hwn),
-                                     _ptr(rz), _ptr(n), _ptr(hs), _ptr(scratch), _ptr(packed))
+        lib = library()
+        if whole_loop_in_cpp(B, w):
+            packed = _packed(B, 3 * H, H, x)
+            lib.rnnkit_gru_forward(T, B, H, _ptr(xw), _ptr(w), _ptr(b), _ptr(h0), _ptr(hwn),
+                                   _ptr(rz), _ptr(n), _ptr(hs), _ptr(scratch), _ptr(packed))
+        else:
+            product = recurrent_product(w, B)  # acc + h @ W_hh^T through oneDNN
+            if b is None:
+                scratch.zero_()
+            else:
+                scratch.copy_(b)  # each row: b_hh, the accumulator of the product
+            xw_t, hwn_t, rz_t, n_t, h_t = (v.unbind(0) for v in (xw, hwn, rz, n, hs))
+            h = h0
+            for t in range(T):
+                hw = product(h, scratch)
+                lib.rnnkit_gru_step(B, H, xw_t[t].data_ptr(), hw.data_ptr(), h.data_ptr(),
+                                    hwn_t[t].data_ptr(), rz_t[t].data_ptr(), n_t[t].data_ptr(),
+                                    h_t[t].data_ptr())
+                h = h_t[t]
         ctx.save_for_backward(x, h0, w_ih, w, hwn, rz, n, hs)
         ctx.has_bias = b_ih is not None
         return hs
@@ -281,11 +341,29 @@ class NativeGRUFunction(torch.autograd.Function):
         dxw = hs.new_empty(T, B, 3 * H)
         dhw = torch.empty_like(dxw)
         dh0 = torch.empty_like(h0) if need[1] else None
-        dh = hs.new_empty(B, H)  # carried through time
-        packed = _packed(B, H, 3 * H, hs)
-        library().rnnkit_gru_backward(T, B, H, _ptr(w_hh), _ptr(h0), _ptr(hwn), _ptr(rz),
-                                      _ptr(n), _ptr(hs), _ptr(dhs), _ptr(dxw), _ptr(dhw),
-                                      _ptr(dh0), _ptr(dh), _ptr(packed))
+        work = hs.new_empty(B, H)  # carried through time
+        lib = library()
+        if whole_loop_in_cpp(B, w_hh):
+            packed = _packed(B, H, 3 * H, hs)
+            lib.rnnkit_gru_backward(T, B, H, _ptr(w_hh), _ptr(h0), _ptr(hwn), _ptr(rz),
+                                    _ptr(n), _ptr(hs), _ptr(dhs), _ptr(dxw), _ptr(dhw),
+                                    _ptr(dh0), _ptr(work), _ptr(packed))
+        else:
+            product = recurrent_product(w_hh.t(), B)  # acc + dhw @ W_hh through oneDNN
+            rz_t, n_t, hwn_t, h_t, dh_t, dxw_t, dhw_t = (
+                v.unbind(0) for v in (rz, n, hwn, hs, dhs, dxw, dhw))
+            dh = dh_t[T - 1]
+            for t in range(T - 1, -1, -1):
+                extra = dh_t[t - 1].data_ptr() if t > 0 else None
+                lib.rnnkit_gru_step_back(B, H, rz_t[t].data_ptr(), n_t[t].data_ptr(),
+                                         hwn_t[t].data_ptr(), (h_t[t - 1] if t > 0 else h0)
+                                         .data_ptr(), dh.data_ptr(), extra,
+                                         dxw_t[t].data_ptr(), dhw_t[t].data_ptr(),
+                                         work.data_ptr())
+                if t > 0 or dh0 is not None:
+                    dh = product(dhw_t[t], work)
+            if dh0 is not None:
+                dh0.copy_(dh)
         dx2, dh2 = dxw.view(T * B, -1), dhw.view(T * B, -1)
         dx = torch.mm(dx2, w_ih).view_as(x) if need[0] else None
         dw_ih = torch.mm(dx2.t(), x.reshape(T * B, -1)) if need[2] else None
