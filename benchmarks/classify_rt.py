@@ -9,7 +9,13 @@ The data are written as TSV files and trained through the public library calls t
 (``train_classifier``, ``eval_classifier_file``), so this measures what ``rnnkit train
 classify`` gives.
 
+The classifier has the n-gram branch by default (``--ngram-weight -1``: an NB logistic
+regression on uni- and bigrams whose probabilities are averaged with the BiLSTM's, the weight
+chosen on the validation fold); each fold's row then also gives the BiLSTM alone and the n-gram
+model alone on the test and validation folds. ``--ngram-weight 0``: the BiLSTM alone.
+
     python benchmarks/classify_rt.py --folds 0
+    python benchmarks/classify_rt.py --folds 0 --ngram-weight 0                 # BiLSTM alone
     python benchmarks/classify_rt.py --folds 0,1,2,3,4,5,6,7,8,9 --epochs 4
     python benchmarks/classify_rt.py --folds 0 --char-embed 50 --char-hidden 50   # + char features
 """
@@ -30,7 +36,15 @@ import torch
 
 from rnnkit.data.tables import read_examples
 from rnnkit.tasks.classify import ClassifierConfig
-from rnnkit.tasks.classify_run import ClassifyDataConfig, eval_classifier_file, train_classifier
+from rnnkit.tasks.classify_run import (
+    ClassifyDataConfig,
+    combine,
+    eval_classifier_file,
+    label_ids,
+    load_classifier,
+    read_labelled,
+    train_classifier,
+)
 from rnnkit.tasks.encoder import EncoderConfig
 from rnnkit.train.loop import TrainConfig
 
@@ -53,6 +67,24 @@ def write_folds(data: Path, fold: int, folder: Path) -> dict[str, Path]:
     return paths
 
 
+def components(run: Path, test: Path, dev: dict) -> dict:
+    """The recurrent model alone, the n-gram model alone and fixed-weight combinations on the
+    test fold (the validation fold's are in the dev report)."""
+    clf = load_classifier(run)
+    examples = read_labelled(clf.data, str(test))
+    gold = torch.as_tensor(label_ids(clf.labels, examples))
+    parts = clf.component_proba([e.text for e in examples])
+
+    def acc(p):
+        return round((p.argmax(1) == gold).double().mean().item(), 4)
+
+    return {"ngram_weight": dev["ngram_weight"], "test_rnn": acc(parts["rnn"]),
+            "test_ngram": acc(parts["ngram"]), "dev_rnn": round(dev["rnn_accuracy"], 4),
+            "dev_ngram": round(dev["ngram_accuracy"], 4),
+            "test_by_weight": {w: acc(combine(parts["rnn"], parts["ngram"], w))
+                               for w in (0.25, 0.5, 0.75)}}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default=str(DATA))
@@ -72,6 +104,13 @@ def main(argv=None) -> int:
     p.add_argument("--lm-pretrain-lr", type=float, default=0.0, help="0: --lr")
     p.add_argument("--lm-pretrain-vocab", type=int, default=5000)
     p.add_argument("--lm-pretrain-dropout", type=float, default=0.1)
+    p.add_argument("--ngram-weight", type=float, default=-1.0,
+                   help="weight of the n-gram (NB logistic regression) branch's probabilities "
+                   "(0: off, -1: chosen on the validation fold)")
+    p.add_argument("--ngram-n", type=int, default=2)
+    p.add_argument("--ngram-l2", type=float, default=1e-4)
+    p.add_argument("--ngram-loss", default="logistic")
+    p.add_argument("--ngram-beta", type=float, default=1.0)
     p.add_argument("--min-freq", type=int, default=1)
     p.add_argument("--tokenizer", default="whitespace", help="the files are already tokenised")
     p.add_argument("--bpe-size", type=int, default=4000)
@@ -109,7 +148,10 @@ def main(argv=None) -> int:
                                      lm_pretrain_epochs=args.lm_pretrain_epochs,
                                      lm_pretrain_lr=args.lm_pretrain_lr,
                                      lm_pretrain_vocab=args.lm_pretrain_vocab,
-                                     lm_pretrain_dropout=args.lm_pretrain_dropout)
+                                     lm_pretrain_dropout=args.lm_pretrain_dropout,
+                                     ngram_weight=args.ngram_weight, ngram_n=args.ngram_n,
+                                     ngram_l2=args.ngram_l2, ngram_loss=args.ngram_loss,
+                                     ngram_beta=args.ngram_beta)
             n_train = sum(1 for _ in open(paths["train"])) - 1
             steps_per_epoch = -(-n_train // args.batch_size)
             train = TrainConfig(lr=args.lr, epochs=args.epochs, weight_decay=args.weight_decay,
@@ -124,6 +166,8 @@ def main(argv=None) -> int:
             row = {"fold": fold, "test_acc": test["accuracy"], "test_macro_f1": test["macro_f1"],
                    "dev_acc": dev["accuracy"], "n_test": test["n"], "steps": summary["step"],
                    "train_s": summary["elapsed"], "wall_s": round(wall, 1)}
+            if "components" in dev:
+                row |= components(run, paths["test"], dev["components"])
             pre = run / "lm_pretrain" / "summary.json"
             if pre.is_file():
                 pre = json.loads(pre.read_text())
@@ -132,6 +176,12 @@ def main(argv=None) -> int:
             print(json.dumps(row), flush=True)
     accs = [r["test_acc"] for r in results]
     devs = [r["dev_acc"] for r in results]
+    if all("test_rnn" in r for r in results):
+        print("components, mean test / dev accuracy: recurrent "
+              f"{statistics.mean(r['test_rnn'] for r in results):.4f} / "
+              f"{statistics.mean(r['dev_rnn'] for r in results):.4f}, n-gram "
+              f"{statistics.mean(r['test_ngram'] for r in results):.4f} / "
+              f"{statistics.mean(r['dev_ngram'] for r in results):.4f}")
     print(f"rt-polarity folds {args.folds}: test accuracy mean {statistics.mean(accs):.4f}"
           + (f" (std {statistics.stdev(accs):.4f})" if len(accs) > 1 else "")
           + f"; {platform.processor() or platform.machine()}, torch {torch.__version__}, "

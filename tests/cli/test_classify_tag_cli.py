@@ -103,7 +103,9 @@ def test_classify_with_char_features(tmp_path, csv_data, capsys, monkeypatch):
     clf = load_classifier(run)
     assert clf.chars is not None and clf.model.cfg.char_hidden == 8
     # "dove" and "gulp" were never seen, but their letters were: told apart by spelling
-    p = clf.proba(["the movie was dove", "the movie was gulp", "the movie was dove"])
+    # (the recurrent model's part: the default n-gram branch has no features for unseen words)
+    p = clf.component_proba(["the movie was dove", "the movie was gulp",
+                             "the movie was dove"])["rnn"]
     assert clf.encode(["dove gulp"]) == [[0, 0]]
     assert (p[0] - p[1]).abs().max() > 1e-4 and (p[0] - p[2]).abs().max() < 1e-6
 
@@ -205,3 +207,62 @@ def test_classify_with_lm_pretraining(tmp_path, csv_data, capsys):
     assert "LM pretraining" not in capsys.readouterr().err
     assert json.loads((run / "summary.json").read_text())["step"] == 25
     assert (run / "lm_pretrain" / "log.csv").read_text() == pre_log
+
+
+def test_classify_with_ngram_branch(tmp_path, csv_data, capsys, monkeypatch):
+    """With --ngram-weight 1 the classifier's probabilities are the n-gram model's, in the
+    dev report, predict and eval; -1 chooses the weight on the validation data."""
+    import torch
+
+    from rnnkit.tasks.classify_run import combine, load_classifier
+    from rnnkit.tasks.nbsvm import NgramModel
+
+    base = ["train", "classify", "--data", str(csv_data), "--steps", "20", "--hidden", "8",
+            "--embed", "8", "--lr", "0.02", "--warmup-steps", "5", "--log-every", "20"]
+    assert main(base + ["--out", str(tmp_path / "bad"), "--ngram-weight", "2"]) == 2
+    assert "ngram_weight must be in [0, 1]" in capsys.readouterr().err
+    assert main(base + ["--out", str(tmp_path / "bad"), "--ngram-loss", "hinge"]) == 2
+    assert "ngram loss must be one of" in capsys.readouterr().err
+
+    assert main(base + ["--out", str(tmp_path / "runs"), "--ngram-weight", "1"]) == 0
+    run = _run(tmp_path, "classify")
+    assert (run / "ngram_model.safetensors").is_file() and (run / "ngram_vocab.json").is_file()
+    out = capsys.readouterr().out
+    assert "components: recurrent accuracy" in out and "n-gram weight 1" in out
+    dev = json.loads((run / "dev_report.json").read_text())
+    assert dev["components"]["ngram_weight"] == 1.0
+    assert dev["accuracy"] == dev["components"]["ngram_accuracy"] == 1.0
+
+    clf = load_classifier(run)
+    ngram = NgramModel.load(run)
+    texts = ["a lovely film", "awful plot", "the movie was great and dull"]
+    p_ngram = ngram.proba(clf.encode(texts))
+    assert torch.equal(clf.proba(texts), p_ngram)
+    parts = clf.component_proba(texts)
+    assert torch.equal(parts["ngram"], p_ngram) and not torch.equal(parts["rnn"], p_ngram)
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(texts) + "\n"))
+    assert main(["predict", str(run)]) == 0
+    lines = capsys.readouterr().out.strip().split("\n")
+    want = [f"{['neg', 'pos'][k]}\t{q:.4f}" for q, k in zip(*p_ngram.max(1))]
+    assert lines == want and lines[0].startswith("pos") and lines[1].startswith("neg")
+    assert main(["eval", str(run), "--data", str(csv_data), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["n"] == 160 and report["accuracy"] == 1.0
+
+    # a run whose n-gram model is missing (interrupted) is refused with a clear message
+    (run / "ngram_model.safetensors").rename(run / "moved")
+    assert main(["predict", str(run)]) == 2
+    assert "has an n-gram branch" in capsys.readouterr().err
+    (run / "moved").rename(run / "ngram_model.safetensors")
+
+    # -1: the weight chosen on validation; the report is the recorded combination
+    assert main(base + ["--out", str(tmp_path / "auto"), "--ngram-weight", "-1",
+                        "--ngram-n", "3"]) == 0
+    (auto,) = (tmp_path / "auto").glob("classify-*")
+    clf = load_classifier(auto)
+    w = clf.ngram.mix_weight
+    assert json.loads((auto / "dev_report.json").read_text())["components"]["ngram_weight"] == w
+    assert clf.ngram.cfg.n == 3 and 0 <= w <= 1
+    parts = clf.component_proba(texts)
+    torch.testing.assert_close(clf.proba(texts), combine(parts["rnn"], parts["ngram"], w))

@@ -28,6 +28,7 @@ from ..data.batching import BucketBatcher, eval_batches
 from ..train.task import BatchedTask, StepOutput
 from .encoder import EncoderConfig, build_encoder
 from .metrics import classification_report
+from .nbsvm import NgramConfig
 from .pooling import POOLINGS, Pooling
 from .pretrain import check_pretrainable
 from .words import (
@@ -64,6 +65,12 @@ class ClassifierConfig:
     lm_pretrain_lr: float = 0.0  # learning rate of the LM pretraining (0: --lr)
     lm_pretrain_vocab: int = 5000  # LM pretraining targets: the N most frequent tokens (0: all)
     lm_pretrain_dropout: float = 0.1  # dropout on the encoder outputs in LM pretraining
+    ngram_weight: float = 0.0  # weight of the n-gram model's probabilities (0: off, -1: auto)
+    ngram_n: int = 2  # n-gram model: features are the 1..n-grams of the tokens
+    ngram_alpha: float = 1.0  # n-gram model: smoothing of the NB log-count ratios
+    ngram_l2: float = 1e-4  # n-gram model: L2 penalty on its weights
+    ngram_loss: str = "logistic"  # n-gram model: logistic | squared_hinge
+    ngram_beta: float = 1.0  # n-gram model: NBSVM interpolation (1: none)
 
     def validate(self) -> None:
         if self.vocab_size < 1 or self.num_classes < 2:
@@ -73,6 +80,22 @@ class ClassifierConfig:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {self.pooling!r}")
         validate_char_config(self)
         validate_lm_pretrain(self)
+        validate_ngram(self)
+
+
+def validate_ngram(cfg: ClassifierConfig) -> None:
+    """The ``ngram_*`` fields: a weight in [0, 1] or -1 (auto), and the n-gram model's."""
+    w = cfg.ngram_weight
+    if not (w == -1 or (math.isfinite(w) and 0 <= w <= 1)):
+        raise ValueError(f"ngram_weight must be in [0, 1] (0: no n-gram model) or -1 (chosen "
+                         f"on the validation data), got {w}")
+    ngram_config(cfg).validate()
+
+
+def ngram_config(cfg: ClassifierConfig) -> NgramConfig:
+    """The n-gram model's settings from a classifier's config."""
+    return NgramConfig(n=cfg.ngram_n, alpha=cfg.ngram_alpha, l2=cfg.ngram_l2,
+                       loss=cfg.ngram_loss, beta=cfg.ngram_beta)
 
 
 def validate_lm_pretrain(cfg) -> None:

@@ -3,12 +3,16 @@
 
 The run folder is the language model's (:mod:`rnnkit.train.run`), plus ``labels.json``,
 ``chars.json`` (with char features, as the tagger's: :mod:`.words`), the validation report
-``dev_report.json`` and its confusion matrix ``confusion.png``.
+``dev_report.json`` and its confusion matrix ``confusion.png``; with the n-gram branch
+(``ngram_weight != 0``), ``ngram_model.safetensors`` and ``ngram_vocab.json`` (:mod:`.nbsvm`).
+The classifier's probabilities are then ``(1 - w) * recurrent + w * n-gram``, everywhere:
+the validation report, :meth:`LoadedClassifier.proba`, ``rnnkit predict`` and ``rnnkit eval``.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -28,9 +32,18 @@ from ..train.run import (
     require_task,
     train_in_run,
 )
-from .classify import Classifier, ClassifierConfig, ClassifyTask, class_weights, predict_proba
+from .classify import (
+    Classifier,
+    ClassifierConfig,
+    ClassifyTask,
+    class_weights,
+    ngram_config,
+    predict_proba,
+)
 from .encoder import EncoderConfig
 from .metrics import classification_report, save_dev_report
+from .nbsvm import MODEL_FILE as NGRAM_FILE
+from .nbsvm import NgramModel
 from .pretrain import SentenceLMTask, pretrain_in_run, target_classes
 from .words import CHARS_FILE, WordEncoders, build_char_vocab, load_char_vocab
 
@@ -203,11 +216,72 @@ def train_classifier(data: ClassifyDataConfig, model_cfg: ClassifierConfig, trai
         title=f"{model_cfg.encoder.cell} classifier: {data.data}")
     if summary["stopped"] != "interrupted":
         load_weights(model, run, "best")
-        pred = predict_proba(model, x_dev, chars=c_dev).argmax(1).tolist()
-        report = classification_report(y_dev, pred, labels.itos)
-        save_dev_report(run, report, f"validation: accuracy {report['accuracy']:.4f}, "
-                        f"macro-F1 {report['macro_f1']:.4f}")
+        probs = predict_proba(model, x_dev, chars=c_dev)
+        parts = None
+        if model_cfg.ngram_weight:
+            probs, parts = train_ngram_branch(run, model_cfg, x_train, y_train, x_dev, y_dev,
+                                              probs)
+        report = classification_report(y_dev, probs.argmax(1).tolist(), labels.itos)
+        title = f"validation: accuracy {report['accuracy']:.4f}"
+        if parts is not None:
+            report["components"] = parts
+            title += f" (recurrent {parts['rnn_accuracy']:.4f}, n-gram " \
+                     f"{parts['ngram_accuracy']:.4f}, n-gram weight {parts['ngram_weight']:g})"
+        save_dev_report(run, report, title + f", macro-F1 {report['macro_f1']:.4f}")
     return run
+
+
+# Candidate n-gram weights for ngram_weight = -1 (auto).
+WEIGHT_GRID = tuple(i / 20 for i in range(21))
+
+
+def combine(p_rnn: torch.Tensor, p_ngram: torch.Tensor, weight: float) -> torch.Tensor:
+    """The classifier's probabilities with the n-gram branch: ``(1 - w) p_rnn + w p_ngram``."""
+    return p_rnn if weight == 0 else (1 - weight) * p_rnn + weight * p_ngram
+
+
+def nll(probs: torch.Tensor, gold: Sequence[int]) -> float:
+    return torch.nn.functional.nll_loss(probs.clamp_min(1e-12).log(),
+                                        torch.as_tensor(list(gold))).item()
+
+
+def choose_ngram_weight(p_rnn: torch.Tensor, p_ngram: torch.Tensor, gold: Sequence[int],
+                        grid: Sequence[float] = WEIGHT_GRID) -> float:
+    """The weight of the grid whose combination has the lowest log-loss on ``gold`` (the
+    criterion that picks the best checkpoint); the first one on ties (within 1e-9)."""
+    p_rnn, p_ngram = p_rnn.double(), p_ngram.double()
+    losses = [nll(combine(p_rnn, p_ngram, w), gold) for w in grid]
+    best = min(losses)
+    return next(w for w, x in zip(grid, losses) if x <= best + 1e-9)
+
+
+def train_ngram_branch(run: Path, cfg: ClassifierConfig, x_train, y_train, x_dev, y_dev,
+                       p_rnn: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    """Fit the n-gram model on the training texts, (squared hinge) calibrate it and (weight
+    -1) choose its weight on the validation texts, save it in ``run``; returns the combined
+    validation probabilities and the components' validation scores."""
+    t0 = time.perf_counter()
+    ngram = NgramModel.fit(x_train, y_train, cfg.num_classes, ngram_config(cfg))
+    if ngram.cfg.loss != "logistic":
+        ngram.calibrate(x_dev, y_dev)
+    p_ngram = ngram.proba(x_dev)
+    w = cfg.ngram_weight if cfg.ngram_weight >= 0 else choose_ngram_weight(p_rnn, p_ngram,
+                                                                             y_dev)
+    ngram.mix_weight = w
+    ngram.save(run)
+    gold = torch.as_tensor(list(y_dev))
+
+    def acc(p):
+        return (p.argmax(1) == gold).double().mean().item() if len(gold) else 0.0
+
+    probs = combine(p_rnn, p_ngram, w)
+    parts = {"ngram_weight": w, "rnn_accuracy": acc(p_rnn), "ngram_accuracy": acc(p_ngram),
+             "rnn_loss": nll(p_rnn, y_dev), "ngram_loss": nll(p_ngram, y_dev),
+             "ngrams": len(ngram.vocab), "fit_s": round(time.perf_counter() - t0, 2)}
+    log.info("n-gram branch: %d n-grams, weight %g; validation accuracy recurrent %.4f, "
+             "n-gram %.4f, combined %.4f", len(ngram.vocab), w, parts["rnn_accuracy"],
+             parts["ngram_accuracy"], acc(probs))
+    return probs, parts
 
 
 PRETRAIN_DIR = "lm_pretrain"  # the LM pretraining's run folder, inside the classifier's
@@ -245,6 +319,7 @@ class LoadedClassifier:
     data: ClassifyDataConfig  # how the training data were read and encoded
     config: dict  # the run's resolved config
     chars: CharVocab | None = None  # the characters, with char features
+    ngram: NgramModel | None = None  # the n-gram branch (ngram.mix_weight: its weight)
 
     def inputs(self, texts: Sequence[str]) -> tuple[list[list[int]], list | None]:
         """Token ids per text and, with char features, each token's char ids (else None)."""
@@ -254,9 +329,21 @@ class LoadedClassifier:
         return self.inputs(texts)[0]
 
     def proba(self, texts: Sequence[str], batch_size: int = 128) -> torch.Tensor:
-        """Class probabilities (N, C), in the order of ``texts``."""
+        """Class probabilities (N, C), in the order of ``texts``: the recurrent model's, or
+        with the n-gram branch, their combination (:func:`combine`)."""
+        parts = self.component_proba(texts, batch_size)
+        if self.ngram is None:
+            return parts["rnn"]
+        return combine(parts["rnn"], parts["ngram"], self.ngram.mix_weight)
+
+    def component_proba(self, texts: Sequence[str], batch_size: int = 128
+                        ) -> dict[str, torch.Tensor]:
+        """``{"rnn": (N, C)}`` and, with the n-gram branch, ``"ngram": (N, C)``."""
         ids, chars = self.inputs(texts)
-        return predict_proba(self.model, ids, batch_size, chars)
+        out = {"rnn": predict_proba(self.model, ids, batch_size, chars)}
+        if self.ngram is not None:
+            out["ngram"] = self.ngram.proba(ids)
+        return out
 
 
 def load_classifier(run: str | Path, which: str = "best") -> LoadedClassifier:
@@ -269,9 +356,16 @@ def load_classifier(run: str | Path, which: str = "best") -> LoadedClassifier:
     model = Classifier(model_cfg)
     load_weights(model, run, which)
     model.eval()
+    ngram = None
+    if model_cfg.ngram_weight:
+        if not NgramModel.exists(run):
+            raise FileNotFoundError(f"{run}: the run has an n-gram branch (ngram_weight "
+                                    f"{model_cfg.ngram_weight:g}) but no {NGRAM_FILE}: its "
+                                    "training did not finish; continue it with --resume")
+        ngram = NgramModel.load(run)
     return LoadedClassifier(model, Vocab.load(run / "vocab.json"),
                             LabelVocab.load(run / "labels.json"), data, cfg,
-                            load_char_vocab(run, model_cfg.char_embed))
+                            load_char_vocab(run, model_cfg.char_embed), ngram)
 
 
 def predict_texts(clf: LoadedClassifier, texts: Sequence[str], batch_size: int = 128
@@ -295,6 +389,5 @@ def eval_classifier_file(run: str | Path, path: str | Path, encoding: str | None
     gold = label_ids(clf.labels, examples)
     probs = clf.proba([e.text for e in examples], batch_size)
     report = classification_report(gold, probs.argmax(1).tolist(), clf.labels.itos)
-    report["loss"] = torch.nn.functional.nll_loss(probs.clamp_min(1e-12).log(),
-                                                  torch.as_tensor(gold)).item()
+    report["loss"] = nll(probs, gold)
     return report
