@@ -106,7 +106,7 @@ inline float tanh_fast(float x) {
 
 extern "C" {
 
-int rnnkit_abi_version() { return 3; }
+int rnnkit_abi_version() { return 4; }
 
 int rnnkit_max_threads() { return omp_get_max_threads(); }
 
@@ -120,10 +120,12 @@ void rnnkit_set_blas(void* pack_size, void* pack, void* compute) {
   g_compute = reinterpret_cast<compute_fn>(compute);
 }
 
-// One LSTM step after the products. pre (B, 4H): x_t W_ih^T + b + h_{t-1} W_hh^T (i|f|g|o);
-// writes the activated gates to gates_t (B, 4H; may be pre itself), c_t and h_t (B, H).
-void rnnkit_lstm_step(int B, int H, const float* pre, float* gates_t, const float* c_prev,
-                      float* c_t, float* h_t) {
+// One LSTM step after the products. pre (B, 4H): x_t W_ih^T + h_{t-1} W_hh^T (i|f|g|o), to
+// which bias (4H: b_ih + b_hh, zeros without bias) is added here rather than broadcast into the
+// whole-sequence projection (a pass over T x B x 4H floats saved); writes the activated gates to
+// gates_t (B, 4H; may be pre itself), c_t and h_t (B, H).
+void rnnkit_lstm_step(int B, int H, const float* pre, const float* bias, float* gates_t,
+                      const float* c_prev, float* c_t, float* h_t) {
   const int G = 4 * H;
   const int nt = row_threads(B, H);
   #pragma omp parallel for num_threads(nt) schedule(static)
@@ -135,8 +137,9 @@ void rnnkit_lstm_step(int B, int H, const float* pre, float* gates_t, const floa
     float *cb = c_t + r, *hb = h_t + r;
 #pragma omp simd
     for (int j = 0; j < H; ++j) {
-      float i = sigm(a[j]), f = sigm(a[H + j]), gg = tanh_fast(a[2 * H + j]);
-      float o = sigm(a[3 * H + j]);
+      float i = sigm(a[j] + bias[j]), f = sigm(a[H + j] + bias[H + j]);
+      float gg = tanh_fast(a[2 * H + j] + bias[2 * H + j]);
+      float o = sigm(a[3 * H + j] + bias[3 * H + j]);
       float c = f * cpb[j] + i * gg;
       cb[j] = c;
       hb[j] = o * tanh_fast(c);
@@ -180,11 +183,12 @@ void rnnkit_lstm_step_back(int B, int H, const float* gates_t, const float* c_t,
   }
 }
 
-// LSTM forward. gates (T, B, 4H) holds x_t W_ih^T + b_ih + b_hh on entry and the activated gates
-// i, f, g, o on return; w_hh (4H, H); h0, c0 (B, H); hs, cs (T, B, H) are written; packed holds
-// rnnkit_packed_bytes(B, 4H, H).
-void rnnkit_lstm_forward(int T, int B, int H, float* gates, const float* w_hh, const float* h0,
-                         const float* c0, float* hs, float* cs, float* packed) {
+// LSTM forward. gates (T, B, 4H) holds x_t W_ih^T on entry and the activated gates i, f, g, o on
+// return; bias (4H) b_ih + b_hh; w_hh (4H, H); h0, c0 (B, H); hs, cs (T, B, H) are written;
+// packed holds rnnkit_packed_bytes(B, 4H, H).
+void rnnkit_lstm_forward(int T, int B, int H, float* gates, const float* bias,
+                         const float* w_hh, const float* h0, const float* c0, float* hs,
+                         float* cs, float* packed) {
   const int G = 4 * H;
   Packed w(packed, w_hh, kTrans, B, G, H, H);  // h (B, H) @ W_hh^T (H, 4H)
   const size_t step = static_cast<size_t>(B) * H;
@@ -193,7 +197,7 @@ void rnnkit_lstm_forward(int T, int B, int H, float* gates, const float* w_hh, c
     const float* hp = t == 0 ? h0 : hs + (t - 1) * step;
     const float* cp = t == 0 ? c0 : cs + (t - 1) * step;
     w.apply(hp, 1.0f, gt);
-    rnnkit_lstm_step(B, H, gt, gt, cp, cs + t * step, hs + t * step);
+    rnnkit_lstm_step(B, H, gt, bias, gt, cp, cs + t * step, hs + t * step);
   }
 }
 
@@ -228,11 +232,12 @@ void rnnkit_lstm_backward(int T, int B, int H, const float* gates, const float* 
   if (dc0) std::memcpy(dc0, dc, step * sizeof(float));
 }
 
-// One GRU step after the products (torch.nn's formulation). xw_t (B, 3H) = x_t W_ih^T + b_ih,
-// hw (B, 3H) = h_{t-1} W_hh^T + b_hh (r|z|n). Written (B, H each): hwn_t = hw's n block (kept for
-// backward), rz_t (B, 2H) = [sigmoid(a_r), sigmoid(a_z)], n_t, h_t.
-void rnnkit_gru_step(int B, int H, const float* xw_t, const float* hw, const float* h_prev,
-                     float* hwn_t, float* rz_t, float* n_t, float* h_t) {
+// One GRU step after the products (torch.nn's formulation). xw_t (B, 3H) = x_t W_ih^T, to which
+// b_ih (3H; zeros without bias) is added here; hw (B, 3H) = h_{t-1} W_hh^T + b_hh (r|z|n).
+// Written (B, H each): hwn_t = hw's n block (kept for backward), rz_t (B, 2H) = [sigmoid(a_r),
+// sigmoid(a_z)], n_t, h_t.
+void rnnkit_gru_step(int B, int H, const float* xw_t, const float* b_ih, const float* hw,
+                     const float* h_prev, float* hwn_t, float* rz_t, float* n_t, float* h_t) {
   const int G = 3 * H;
   const int nt = row_threads(B, H);
   #pragma omp parallel for num_threads(nt) schedule(static)
@@ -245,10 +250,10 @@ void rnnkit_gru_step(int B, int H, const float* xw_t, const float* hw, const flo
     float *hwnb = hwn_t + r, *nb = n_t + r, *hb = h_t + r;
 #pragma omp simd
     for (int j = 0; j < H; ++j) {
-      float rv = sigm(x[j] + s[j]);
-      float zv = sigm(x[H + j] + s[H + j]);
+      float rv = sigm(x[j] + b_ih[j] + s[j]);
+      float zv = sigm(x[H + j] + b_ih[H + j] + s[H + j]);
       float hn = s[2 * H + j];
-      float nv = tanh_fast(x[2 * H + j] + rv * hn);
+      float nv = tanh_fast(x[2 * H + j] + b_ih[2 * H + j] + rv * hn);
       rzb[j] = rv;
       rzb[H + j] = zv;
       hwnb[j] = hn;
@@ -293,11 +298,11 @@ void rnnkit_gru_step_back(int B, int H, const float* rz_t, const float* n_t,
   }
 }
 
-// GRU forward. xw (T, B, 3H) = x_t W_ih^T + b_ih (r|z|n); w_hh (3H, H); b_hh (3H) or null; h0
-// (B, H). Written: hwn, n, hs (T, B, H), rz (T, B, 2H) as rnnkit_gru_step writes them. scratch
+// GRU forward. xw (T, B, 3H) = x_t W_ih^T (r|z|n); b_ih (3H); w_hh (3H, H); b_hh (3H) or null;
+// h0 (B, H). Written: hwn, n, hs (T, B, H), rz (T, B, 2H) as rnnkit_gru_step writes them. scratch
 // holds B * 3H floats, packed rnnkit_packed_bytes(B, 3H, H).
-void rnnkit_gru_forward(int T, int B, int H, const float* xw, const float* w_hh,
-                        const float* b_hh, const float* h0, float* hwn, float* rz, float* n,
+void rnnkit_gru_forward(int T, int B, int H, const float* xw, const float* b_ih,
+                        const float* w_hh, const float* b_hh, const float* h0, float* hwn, float* rz, float* n,
                         float* hs, float* scratch, float* packed) {
   const int G = 3 * H;
   const size_t step = static_cast<size_t>(B) * H;
@@ -312,7 +317,7 @@ void rnnkit_gru_forward(int T, int B, int H, const float* xw, const float* w_hh,
         std::memset(s, 0, G * sizeof(float));
     }
     w.apply(hp, 1.0f, scratch);
-    rnnkit_gru_step(B, H, xw + t * static_cast<size_t>(B) * G, scratch, hp, hwn + t * step,
+    rnnkit_gru_step(B, H, xw + t * static_cast<size_t>(B) * G, b_ih, scratch, hp, hwn + t * step,
                     rz + 2 * t * step, n + t * step, hs + t * step);
   }
 }

@@ -35,7 +35,7 @@ from .common import recurrent_product
 _SOURCE = Path(__file__).with_name("native.cpp")
 _FLAGS = ["-O3", "-march=native", "-fopenmp", "-fPIC", "-shared"]
 _BLAS = ("cblas_sgemm_pack_get_size", "cblas_sgemm_pack", "cblas_sgemm_compute")
-_ABI = 3
+_ABI = 4
 
 _lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
@@ -118,13 +118,13 @@ def _load() -> ctypes.CDLL:
     i, p = ctypes.c_int, ctypes.c_void_p
     lib.rnnkit_packed_bytes.argtypes = [i, i, i]
     lib.rnnkit_packed_bytes.restype = ctypes.c_long
-    lib.rnnkit_lstm_forward.argtypes = [i, i, i] + [p] * 7
+    lib.rnnkit_lstm_forward.argtypes = [i, i, i] + [p] * 8
     lib.rnnkit_lstm_backward.argtypes = [i, i, i] + [p] * 12
-    lib.rnnkit_gru_forward.argtypes = [i, i, i] + [p] * 10
+    lib.rnnkit_gru_forward.argtypes = [i, i, i] + [p] * 11
     lib.rnnkit_gru_backward.argtypes = [i, i, i] + [p] * 12
-    lib.rnnkit_lstm_step.argtypes = [i, i] + [p] * 5
+    lib.rnnkit_lstm_step.argtypes = [i, i] + [p] * 6
     lib.rnnkit_lstm_step_back.argtypes = [i, i] + [p] * 7
-    lib.rnnkit_gru_step.argtypes = [i, i] + [p] * 7
+    lib.rnnkit_gru_step.argtypes = [i, i] + [p] * 8
     lib.rnnkit_gru_step_back.argtypes = [i, i] + [p] * 9
     return lib
 
@@ -239,28 +239,24 @@ class NativeLSTMFunction(torch.autograd.Function):
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
         T, B, I = x.shape
         H = w_hh.shape[1]
-        x2 = x.reshape(T * B, I)
-        if b_ih is None:
-            gates = torch.mm(x2, w_ih.t())
-        else:
-            gates = torch.addmm(b_ih + b_hh, x2, w_ih.t())
-        gates = gates.view(T, B, 4 * H)
+        gates = torch.mm(x.reshape(T * B, I), w_ih.t()).view(T, B, 4 * H)  # bias: in the steps
+        bias = x.new_zeros(4 * H) if b_ih is None else (b_ih + b_hh).contiguous()
         h0, c0, w = h0.contiguous(), c0.contiguous(), w_hh.contiguous()
         hs = gates.new_empty(T, B, H)
         cs = torch.empty_like(hs)
         lib = library()
         if whole_loop_in_cpp(B, w):
             packed = _packed(B, 4 * H, H, x)
-            lib.rnnkit_lstm_forward(T, B, H, _ptr(gates), _ptr(w), _ptr(h0), _ptr(c0),
-                                    _ptr(hs), _ptr(cs), _ptr(packed))
+            lib.rnnkit_lstm_forward(T, B, H, _ptr(gates), _ptr(bias), _ptr(w), _ptr(h0),
+                                    _ptr(c0), _ptr(hs), _ptr(cs), _ptr(packed))
         else:
             product = recurrent_product(w, B)  # acc + h @ W_hh^T through oneDNN
             g_t, h_t, c_t = gates.unbind(0), hs.unbind(0), cs.unbind(0)
             h, c = h0, c0
             for t in range(T):
                 pre = product(h, g_t[t])
-                lib.rnnkit_lstm_step(B, H, pre.data_ptr(), g_t[t].data_ptr(), c.data_ptr(),
-                                     c_t[t].data_ptr(), h_t[t].data_ptr())
+                lib.rnnkit_lstm_step(B, H, pre.data_ptr(), bias.data_ptr(), g_t[t].data_ptr(),
+                                     c.data_ptr(), c_t[t].data_ptr(), h_t[t].data_ptr())
                 h, c = h_t[t], c_t[t]
         ctx.save_for_backward(x, h0, c0, w_ih, w, gates, hs, cs)
         ctx.has_bias = b_ih is not None
@@ -321,9 +317,8 @@ class NativeGRUFunction(torch.autograd.Function):
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh):
         T, B, I = x.shape
         H = w_hh.shape[1]
-        x2 = x.reshape(T * B, I)
-        xw = torch.mm(x2, w_ih.t()) if b_ih is None else torch.addmm(b_ih, x2, w_ih.t())
-        xw = xw.view(T, B, 3 * H)
+        xw = torch.mm(x.reshape(T * B, I), w_ih.t()).view(T, B, 3 * H)  # b_ih: in the steps
+        b_x = x.new_zeros(3 * H) if b_ih is None else b_ih.contiguous()
         h0, w, b = h0.contiguous(), w_hh.contiguous(), _c(b_hh)
         hwn = xw.new_empty(T, B, H)
         rz = xw.new_empty(T, B, 2 * H)
@@ -333,8 +328,9 @@ class NativeGRUFunction(torch.autograd.Function):
         lib = library()
         if whole_loop_in_cpp(B, w):
             packed = _packed(B, 3 * H, H, x)
-            lib.rnnkit_gru_forward(T, B, H, _ptr(xw), _ptr(w), _ptr(b), _ptr(h0), _ptr(hwn),
-                                   _ptr(rz), _ptr(n), _ptr(hs), _ptr(scratch), _ptr(packed))
+            lib.rnnkit_gru_forward(T, B, H, _ptr(xw), _ptr(b_x), _ptr(w), _ptr(b), _ptr(h0),
+                                   _ptr(hwn), _ptr(rz), _ptr(n), _ptr(hs), _ptr(scratch),
+                                   _ptr(packed))
         else:
             product = recurrent_product(w, B)  # acc + h @ W_hh^T through oneDNN
             if b is None:
@@ -345,9 +341,9 @@ class NativeGRUFunction(torch.autograd.Function):
             h = h0
             for t in range(T):
                 hw = product(h, scratch)
-                lib.rnnkit_gru_step(B, H, xw_t[t].data_ptr(), hw.data_ptr(), h.data_ptr(),
-                                    hwn_t[t].data_ptr(), rz_t[t].data_ptr(), n_t[t].data_ptr(),
-                                    h_t[t].data_ptr())
+                lib.rnnkit_gru_step(B, H, xw_t[t].data_ptr(), b_x.data_ptr(), hw.data_ptr(),
+                                    h.data_ptr(), hwn_t[t].data_ptr(), rz_t[t].data_ptr(),
+                                    n_t[t].data_ptr(), h_t[t].data_ptr())
                 h = h_t[t]
         ctx.save_for_backward(x, h0, w_ih, w, hwn, rz, n, hs)
         ctx.has_bias = b_ih is not None

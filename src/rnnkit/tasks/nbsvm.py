@@ -33,7 +33,6 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 LOSSES = ("logistic", "squared_hinge")
@@ -142,6 +141,8 @@ class NgramModel:
     # -- files -----------------------------------------------------------------------------
 
     def save(self, folder: str | Path) -> None:
+        from safetensors.torch import save_file  # the text extra, like the checkpoints
+
         folder = Path(folder)
         save_file({"r": self.r.contiguous(), "weight": self.weight.contiguous(),
                    "bias": self.bias.contiguous()}, str(folder / MODEL_FILE))
@@ -152,6 +153,8 @@ class NgramModel:
 
     @classmethod
     def load(cls, folder: str | Path) -> NgramModel:
+        from safetensors.torch import load_file
+
         folder = Path(folder)
         meta = json.loads((folder / VOCAB_FILE).read_text())
         t = load_file(str(folder / MODEL_FILE))
