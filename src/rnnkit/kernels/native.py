@@ -30,7 +30,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from .common import recurrent_product
+from .common import input_projection, recurrent_product
 
 _SOURCE = Path(__file__).with_name("native.cpp")
 _FLAGS = ["-O3", "-march=native", "-fopenmp", "-fPIC", "-shared"]
@@ -239,7 +239,7 @@ class NativeLSTMFunction(torch.autograd.Function):
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
         T, B, I = x.shape
         H = w_hh.shape[1]
-        gates = torch.mm(x.reshape(T * B, I), w_ih.t()).view(T, B, 4 * H)  # bias: in the steps
+        gates = input_projection(x, w_ih, None)  # (T, B, 4H); the biases: in the steps
         bias = x.new_zeros(4 * H) if b_ih is None else (b_ih + b_hh).contiguous()
         h0, c0, w = h0.contiguous(), c0.contiguous(), w_hh.contiguous()
         hs = gates.new_empty(T, B, H)
@@ -317,7 +317,7 @@ class NativeGRUFunction(torch.autograd.Function):
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh):
         T, B, I = x.shape
         H = w_hh.shape[1]
-        xw = torch.mm(x.reshape(T * B, I), w_ih.t()).view(T, B, 3 * H)  # b_ih: in the steps
+        xw = input_projection(x, w_ih, None)  # (T, B, 3H); b_ih: in the steps
         b_x = x.new_zeros(3 * H) if b_ih is None else b_ih.contiguous()
         h0, w, b = h0.contiguous(), w_hh.contiguous(), _c(b_hh)
         hwn = xw.new_empty(T, B, H)
