@@ -128,6 +128,34 @@ def test_save_load_round_trip(tmp_path):
     assert torch.equal(k.proba(test), m.proba(test))
 
 
+def test_feature_cap_keeps_the_most_frequent_ngrams():
+    seqs = [[1, 2], [1, 3], [1, 2], [4]]  # texts with: (1) 3, (2) 2, (1, 2) 2, the rest 1
+    full = build_ngram_vocab(seqs, 2)
+    assert len(full) == 6  # (1) (2) (1,2) (3) (1,3) (4)
+    top3 = build_ngram_vocab(seqs, 2, max_features=3)
+    assert set(top3) == {(1,), (2,), (1, 2)}
+    assert list(top3.values()) == [0, 1, 2]  # columns stay dense, in first-appearance order
+    assert set(build_ngram_vocab(seqs, 2, min_count=2)) == {(1,), (2,), (1, 2)}
+    # the automatic cap bounds n-grams x classes, so memory stays bounded with many classes
+    from rnnkit.tasks.nbsvm import MAX_PARAMS
+    assert NgramConfig().feature_limit(2) == MAX_PARAMS // 2
+    assert NgramConfig().feature_limit(20) == MAX_PARAMS // 20
+    assert NgramConfig(max_features=5).feature_limit(20) == 5
+    m = NgramModel.fit(seqs, [1, 0, 1, 0], 2, NgramConfig(max_features=3))
+    assert len(m.vocab) == 3 and m.weight.shape == (3, 2)
+
+
+def test_a_half_written_model_does_not_count_as_saved(tmp_path):
+    """The vocabulary is written first and the tensors last (through a temporary name), so a
+    crash between the two leaves no model that exists() accepts."""
+    m = NgramModel.fit(SEQS, LABELS, 2)
+    m.save(tmp_path)
+    assert NgramModel.exists(tmp_path)
+    assert not list(tmp_path.glob(".*tmp"))
+    (tmp_path / MODEL_FILE).unlink()
+    assert (tmp_path / VOCAB_FILE).is_file() and not NgramModel.exists(tmp_path)
+
+
 def test_combination_and_weight_choice():
     gold = [0, 1, 1, 0]
     good = torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7], [0.8, 0.2]])
@@ -150,12 +178,15 @@ def test_combination_and_weight_choice():
     ({"l2": -1.0}, "ngram l2 must be >= 0"),
     ({"loss": "hinge"}, "ngram loss must be one of"),
     ({"beta": 1.5}, "ngram beta must be in [0, 1]"),
+    ({"min_count": 0}, "ngram min_count and max_iter must be >= 1"),
+    ({"max_features": -1}, "ngram max_features must be >= 0"),
 ])
 def test_bad_settings_raise(kw, msg):
     with pytest.raises(ValueError, match=msg.replace("[", r"\[").replace("]", r"\]")):
         NgramModel.fit(SEQS, LABELS, 2, NgramConfig(**kw))
     names = {"n": "ngram_n", "alpha": "ngram_alpha", "l2": "ngram_l2", "loss": "ngram_loss",
-             "beta": "ngram_beta"}
+             "beta": "ngram_beta", "min_count": "ngram_min_count",
+             "max_features": "ngram_max_features"}
     with pytest.raises(ValueError, match=msg.replace("[", r"\[").replace("]", r"\]")):
         ClassifierConfig(vocab_size=5, num_classes=2, **{names[k]: v for k, v in kw.items()}
                          ).validate()

@@ -71,6 +71,8 @@ class ClassifierConfig:
     ngram_l2: float = 1e-4  # n-gram model: L2 penalty on its weights
     ngram_loss: str = "logistic"  # n-gram model: logistic | squared_hinge
     ngram_beta: float = 1.0  # n-gram model: NBSVM interpolation (1: none)
+    ngram_min_count: int = 1  # n-gram model: keep n-grams seen in at least this many texts
+    ngram_max_features: int = 0  # n-gram model: at most this many n-grams (0: 2^21 / classes)
 
     def validate(self) -> None:
         if self.vocab_size < 1 or self.num_classes < 2:
@@ -95,7 +97,8 @@ def validate_ngram(cfg: ClassifierConfig) -> None:
 def ngram_config(cfg: ClassifierConfig) -> NgramConfig:
     """The n-gram model's settings from a classifier's config."""
     return NgramConfig(n=cfg.ngram_n, alpha=cfg.ngram_alpha, l2=cfg.ngram_l2,
-                       loss=cfg.ngram_loss, beta=cfg.ngram_beta)
+                       loss=cfg.ngram_loss, beta=cfg.ngram_beta,
+                       min_count=cfg.ngram_min_count, max_features=cfg.ngram_max_features)
 
 
 def validate_lm_pretrain(cfg) -> None:

@@ -36,6 +36,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 LOSSES = ("logistic", "squared_hinge")
+# The fit holds about 25 float64 arrays of n-grams x classes (weights, ratios, gradient and
+# 10 pairs of L-BFGS history), so 2^21 parameters is about 420 MB: 1M n-grams for 2 classes (a
+# 10k-sentence corpus has ~150k uni+bigrams), 100k for 20 classes.
+MAX_PARAMS = 1 << 21
 MODEL_FILE = "ngram_model.safetensors"
 VOCAB_FILE = "ngram_vocab.json"
 
@@ -48,6 +52,7 @@ class NgramConfig:
     loss: str = "logistic"  # logistic | squared_hinge
     beta: float = 1.0  # NBSVM interpolation (1: the trained weights as they are)
     min_count: int = 1  # keep n-grams seen in at least this many training texts
+    max_features: int = 0  # keep at most this many n-grams, the most frequent (0: automatic)
     max_iter: int = 300  # L-BFGS iterations
 
     def validate(self) -> None:
@@ -64,6 +69,14 @@ class NgramConfig:
         if self.min_count < 1 or self.max_iter < 1:
             raise ValueError(f"ngram min_count and max_iter must be >= 1, got "
                              f"{self.min_count} and {self.max_iter}")
+        if self.max_features < 0:
+            raise ValueError(f"ngram max_features must be >= 0 (0: automatic), got "
+                             f"{self.max_features}")
+
+    def feature_limit(self, num_classes: int) -> int:
+        """The most n-grams kept: max_features, or automatically as many as keep the weights
+        at MAX_PARAMS (n-grams x classes) so that memory stays bounded for many classes."""
+        return self.max_features or max(1, MAX_PARAMS // num_classes)
 
 
 def ngrams(seq: Sequence[int], n: int) -> set[tuple[int, ...]]:
@@ -100,7 +113,7 @@ class NgramModel:
                              f"texts and {len(labels)} labels")
         if num_classes < 2 or min(labels) < 0 or max(labels) >= num_classes:
             raise ValueError(f"labels must be in 0..{num_classes - 1} with num_classes >= 2")
-        vocab = build_ngram_vocab(seqs, cfg.n, cfg.min_count)
+        vocab = build_ngram_vocab(seqs, cfg.n, cfg.min_count, cfg.feature_limit(num_classes))
         X = indicator_matrix(seqs, vocab, cfg.n)
         y = torch.as_tensor(list(labels))
         r = log_count_ratios(X, y, num_classes, cfg.alpha)
@@ -144,12 +157,16 @@ class NgramModel:
         from safetensors.torch import save_file  # the text extra, like the checkpoints
 
         folder = Path(folder)
-        save_file({"r": self.r.contiguous(), "weight": self.weight.contiguous(),
-                   "bias": self.bias.contiguous()}, str(folder / MODEL_FILE))
         grams = sorted(self.vocab, key=self.vocab.__getitem__)
         (folder / VOCAB_FILE).write_text(json.dumps(
             {"config": asdict(self.cfg), "num_classes": self.num_classes, "scale": self.scale,
              "mix_weight": self.mix_weight, "ngrams": [list(g) for g in grams]}))
+        # The tensors last, through a temporary name: exists() (which checks this file) is true
+        # only once both files are complete.
+        tmp = folder / f".{MODEL_FILE}.tmp"
+        save_file({"r": self.r.contiguous(), "weight": self.weight.contiguous(),
+                   "bias": self.bias.contiguous()}, str(tmp))
+        tmp.replace(folder / MODEL_FILE)
 
     @classmethod
     def load(cls, folder: str | Path) -> NgramModel:
@@ -172,15 +189,21 @@ def _proba(s: Tensor, scale) -> Tensor:
     return p / p.sum(1, keepdim=True)
 
 
-def build_ngram_vocab(seqs: Sequence[Sequence[int]], n: int, min_count: int = 1
-                      ) -> dict[tuple[int, ...], int]:
+def build_ngram_vocab(seqs: Sequence[Sequence[int]], n: int, min_count: int = 1,
+                      max_features: int = 0) -> dict[tuple[int, ...], int]:
     """Column of each 1..n-gram seen in at least ``min_count`` texts, in order of first
-    appearance (deterministic)."""
+    appearance (deterministic); with ``max_features``, only that many, the ones in the most
+    texts (ties: first appearance)."""
     counts: dict[tuple[int, ...], int] = {}
     for s in seqs:
         for g in sorted(ngrams(s, n)):
             counts[g] = counts.get(g, 0) + 1
-    return {g: i for i, g in enumerate(g for g, c in counts.items() if c >= min_count)}
+    kept = [g for g, c in counts.items() if c >= min_count]
+    if max_features and len(kept) > max_features:
+        order = {g: i for i, g in enumerate(kept)}
+        chosen = set(sorted(kept, key=lambda g: (-counts[g], order[g]))[:max_features])
+        kept = [g for g in kept if g in chosen]
+    return {g: i for i, g in enumerate(kept)}
 
 
 def indicator_matrix(seqs: Sequence[Sequence[int]], vocab: dict[tuple[int, ...], int], n: int
@@ -222,7 +245,7 @@ def _train_linear(X: Tensor, r: Tensor, Y: Tensor, cfg: NgramConfig) -> tuple[Te
     w = torch.zeros(Fn, C, dtype=torch.float64, requires_grad=True)
     b = torch.zeros(C, dtype=torch.float64, requires_grad=True)
     opt = torch.optim.LBFGS([w, b], lr=1, max_iter=cfg.max_iter, tolerance_grad=1e-9,
-                            tolerance_change=1e-12, history_size=20,
+                            tolerance_change=1e-12, history_size=10,
                             line_search_fn="strong_wolfe")
 
     def closure():
