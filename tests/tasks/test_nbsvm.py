@@ -156,6 +156,28 @@ def test_a_half_written_model_does_not_count_as_saved(tmp_path):
     assert (tmp_path / VOCAB_FILE).is_file() and not NgramModel.exists(tmp_path)
 
 
+def test_weight_choice_with_nan_probabilities_is_a_clear_error():
+    gold = [0, 1]
+    ok = torch.tensor([[0.9, 0.1], [0.2, 0.8]])
+    nan = torch.full((2, 2), float("nan"))
+    assert choose_ngram_weight(ok, nan, gold) == 0.0  # only the recurrent model is finite
+    for p_rnn in (nan, nan.clone()):
+        with pytest.raises(ValueError, match="no combination has a finite"):
+            choose_ngram_weight(p_rnn, ok, gold)
+
+
+def test_probabilities_stay_finite_for_very_negative_scores():
+    from rnnkit.tasks.nbsvm import _proba
+
+    p = _proba(torch.tensor([[-1000.0, -1001.0, -1010.0]], dtype=torch.float64), 1.0)
+    assert torch.isfinite(p).all()
+    torch.testing.assert_close(p.sum(1), torch.ones(1, dtype=torch.float64))
+    assert p[0, 0] > p[0, 1] > p[0, 2]
+    q = _proba(torch.tensor([[0.3, -0.2]], dtype=torch.float64), 2.0)
+    s = torch.sigmoid(torch.tensor([0.6, -0.4], dtype=torch.float64))
+    torch.testing.assert_close(q[0], s / s.sum())
+
+
 def test_combination_and_weight_choice():
     gold = [0, 1, 1, 0]
     good = torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.3, 0.7], [0.8, 0.2]])

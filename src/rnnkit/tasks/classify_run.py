@@ -12,6 +12,7 @@ the validation report, :meth:`LoadedClassifier.proba`, ``rnnkit predict`` and ``
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -251,8 +252,12 @@ def choose_ngram_weight(p_rnn: torch.Tensor, p_ngram: torch.Tensor, gold: Sequen
     criterion that picks the best checkpoint); the first one on ties (within 1e-9)."""
     p_rnn, p_ngram = p_rnn.double(), p_ngram.double()
     losses = [nll(combine(p_rnn, p_ngram, w), gold) for w in grid]
-    best = min(losses)
-    return next(w for w, x in zip(grid, losses) if x <= best + 1e-9)
+    finite = [x for x in losses if math.isfinite(x)]
+    if not finite:
+        raise ValueError("cannot choose the n-gram weight: no combination has a finite "
+                         "validation log-loss (are the recurrent model's probabilities NaN?)")
+    best = min(finite)
+    return next(w for w, x in zip(grid, losses) if math.isfinite(x) and x <= best + 1e-9)
 
 
 def train_ngram_branch(run: Path, cfg: ClassifierConfig, x_train, y_train, x_dev, y_dev,

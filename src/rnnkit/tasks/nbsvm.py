@@ -185,8 +185,9 @@ class NgramModel:
 
 
 def _proba(s: Tensor, scale) -> Tensor:
-    p = torch.sigmoid(scale * s)
-    return p / p.sum(1, keepdim=True)
+    """sigmoid(scale * s) normalised over the classes, computed in log space (no 0/0 when
+    every class's score is very negative)."""
+    return torch.softmax(F.logsigmoid(scale * s), dim=1)
 
 
 def build_ngram_vocab(seqs: Sequence[Sequence[int]], n: int, min_count: int = 1,
