@@ -312,3 +312,41 @@ def test_read_only_cache_builds_into_the_temporary_directory(tmp_path, monkeypat
     lib = native._load()
     assert lib.rnnkit_abi_version() == native._ABI
     assert list(tmp.glob("rnnkit-*/native-*.so")) and not cache.exists()
+
+
+def test_cache_key_includes_the_cpu_flags(tmp_path):
+    """-march=native depends on the CPU's feature flags: two machines that report the same
+    model name (usual for virtual machines) but different flags must not share a cached
+    library (the first version keyed on the model name line alone, so an AVX-512 build could
+    be loaded where AVX-512 is missing)."""
+    ids = []
+    for flags in ("fpu sse2 avx2", "fpu sse2 avx2 avx512f"):
+        info = tmp_path / f"cpuinfo-{len(ids)}"
+        info.write_text(f"processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: {flags}\n\n"
+                        f"processor\t: 1\nmodel name\t: AMD EPYC\nflags\t\t: {flags}\n")
+        ids.append(native._cpu_id(str(info)))
+    assert ids[0] != ids[1]
+    assert "avx512f" in ids[1] and "AMD EPYC" in ids[1]
+
+
+@needs_native
+def test_read_only_file_system_builds_into_the_temporary_directory(tmp_path, monkeypatch):
+    """A cache on a read-only file system fails with EROFS, which is an OSError but not a
+    PermissionError: it must fall back to the temporary directory too."""
+    import errno
+
+    cache, tmp = tmp_path / "cache", tmp_path / "tmp"
+    tmp.mkdir()
+    real = native._compile
+
+    def compile_(compiler, target):
+        if cache in target.parents:
+            raise OSError(errno.EROFS, "Read-only file system", str(target.parent))
+        return real(compiler, target)
+
+    monkeypatch.setenv("RNNKIT_CACHE", str(cache))
+    monkeypatch.setattr(native, "_compile", compile_)
+    monkeypatch.setattr(native.tempfile, "gettempdir", lambda: str(tmp))
+    lib = native._load()
+    assert lib.rnnkit_abi_version() == native._ABI
+    assert list(tmp.glob("rnnkit-*/native-*.so"))

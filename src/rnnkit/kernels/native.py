@@ -16,6 +16,7 @@ which path is in use and why.
 from __future__ import annotations
 
 import ctypes
+import errno
 import hashlib
 import os
 import platform
@@ -51,16 +52,24 @@ def _cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rnnkit"
 
 
-def _cpu_id() -> str:
-    """What ``-march=native`` depends on: a cache shared between machines must not mix them."""
+_CPU_KEYS = ("model name", "flags", "Features", "CPU implementer", "CPU part")
+
+
+def _cpu_id(path: str = "/proc/cpuinfo") -> str:
+    """What ``-march=native`` depends on (the first CPU's model and feature flags): a cache
+    shared between machines must not mix them. Virtual machines often report one model name
+    with different flags, so the flags are part of the key, not only the first line found."""
+    found = []
     try:
-        with open("/proc/cpuinfo") as f:
+        with open(path) as f:
             for line in f:
-                if line.startswith("flags") or line.startswith("model name"):
-                    return line
+                if not line.strip() and found:
+                    break  # the end of the first processor's block
+                if line.split(":", 1)[0].strip() in _CPU_KEYS:
+                    found.append(line)
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return "".join(found) or platform.processor() or platform.machine()
 
 
 def _torch_blas() -> ctypes.CDLL:
@@ -107,7 +116,9 @@ def _load() -> ctypes.CDLL:
     if not target.exists():
         try:
             _compile(compiler, target)
-        except PermissionError:  # a read-only home: build into the temporary directory
+        except OSError as e:  # a read-only home: build into the temporary directory
+            if not isinstance(e, PermissionError) and e.errno != errno.EROFS:
+                raise
             target = Path(tempfile.gettempdir()) / f"rnnkit-{os.getuid()}" / name
             if not target.exists():
                 _compile(compiler, target)
