@@ -286,6 +286,19 @@ def test_failed_compilation_falls_back(tmp_path):
 
 
 @needs_native
+def test_compiler_command_with_a_wrapper(tmp_path):
+    """CXX may be a command line ("ccache g++", "env X=1 g++"), as make accepts it."""
+    import shutil
+
+    gxx = shutil.which("g++") or shutil.which("c++")
+    if gxx is None:
+        pytest.skip("no g++ here")
+    res = _python(_PROBE, RNNKIT_CACHE=str(tmp_path), CXX=f"env RNNKIT_TEST=1 {gxx}")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("native"), res.stdout
+
+
+@needs_native
 def test_builds_into_the_cache_directory(tmp_path):
     res = _python(_PROBE, RNNKIT_CACHE=str(tmp_path))
     assert res.returncode == 0, res.stderr

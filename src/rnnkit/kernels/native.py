@@ -20,6 +20,7 @@ import errno
 import hashlib
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -84,7 +85,7 @@ def _compile(compiler: str, target: Path) -> None:
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(fd)
     try:
-        cmd = [compiler, *_FLAGS, "-o", tmp, str(_SOURCE)]
+        cmd = [*shlex.split(compiler), *_FLAGS, "-o", tmp, str(_SOURCE)]  # CXX="ccache g++"
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode != 0:
             raise OSError(f"{' '.join(cmd)} failed:\n{res.stderr.strip()[-2000:]}")
