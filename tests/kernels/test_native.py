@@ -10,7 +10,7 @@ import torch
 
 import rnnkit
 from rnnkit import GRUCell, LSTMCell
-from rnnkit.kernels import GRUFunction, LSTMFunction, native, reference_sequence
+from rnnkit.kernels import GRUFunction, LSTMFunction, RNNFunction, native, reference_sequence
 
 needs_native = pytest.mark.skipif(
     native.library() is None, reason=f"native kernels unavailable: {native.status()}"
@@ -139,6 +139,41 @@ def test_gru_native_equals_python_kernel(T, B, I, H, bias):
 
 
 @needs_native
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("T,B,I,H", [(1, 1, 3, 4), (6, 3, 5, 7), (40, 2, 4, 33), (5, 17, 8, 300),
+                                     (4, 2, 3, 513), (1, 1, 3, 513)])  # H 513, B 2: oneDNN
+def test_rnn_native_equals_python_kernel(T, B, I, H, bias, relu):
+    x, h0, _, ps = _inputs(1, T, B, I, H, bias)
+    w = torch.randn(T, B, H)
+    results = []
+    for fn, args in ((native.NativeRNNFunction, [x, h0, *ps]), (RNNFunction, [x, h0, *ps]),
+                     (RNNFunction, _in64([x, h0, *ps]))):
+        hs = fn.apply(*args, relu)
+        results.append((hs, *_grads((hs * w.to(hs)).sum(), args)))
+    _as_accurate(*results)
+
+
+@needs_native
+@pytest.mark.parametrize("relu", [False, True])
+def test_rnn_rows_split_between_threads(relu):
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert native.library().rnnkit_max_threads() == 2
+        x, h0, _, ps = _inputs(1, 6, 33, 5, 128, True, scale=0.2)
+        w = torch.randn(6, 33, 128)
+        got = []
+        for fn, args in ((native.NativeRNNFunction, [x, h0, *ps]), (RNNFunction, [x, h0, *ps]),
+                         (RNNFunction, _in64([x, h0, *ps]))):
+            hs = fn.apply(*args, relu)
+            got.append((hs, *_grads((hs * w.to(hs)).sum(), args)))
+        _as_accurate(*got)
+    finally:
+        torch.set_num_threads(before)
+
+
+@needs_native
 @pytest.mark.parametrize("fns", [(native.NativeLSTMFunction, LSTMFunction, 4),
                                  (native.NativeGRUFunction, GRUFunction, 3)])
 def test_rows_split_between_threads(fns):
@@ -188,7 +223,8 @@ def test_native_equals_autograd_reference_in_float64_terms(make):
 
 
 @needs_native
-@pytest.mark.parametrize("cls", [rnnkit.LSTM, rnnkit.GRU])
+@pytest.mark.parametrize("cls", [rnnkit.LSTM, rnnkit.GRU, rnnkit.RNN,
+                                 lambda *a, **k: rnnkit.RNN(*a, nonlinearity="relu", **k)])
 def test_layer_with_lengths_two_layers_bidirectional_matches_python(cls):
     layer = cls(6, 12, num_layers=2, bidirectional=True, backend="kernel")
     x = torch.randn(4, 9, 6, requires_grad=True)

@@ -106,7 +106,7 @@ inline float tanh_fast(float x) {
 
 extern "C" {
 
-int rnnkit_abi_version() { return 4; }
+int rnnkit_abi_version() { return 5; }
 
 int rnnkit_max_threads() { return omp_get_max_threads(); }
 
@@ -341,6 +341,81 @@ void rnnkit_gru_backward(int T, int B, int H, const float* w_hh, const float* h0
                          t > 0 ? dhs + (t - 1) * step : nullptr,
                          dxw + t * static_cast<size_t>(B) * G, dht, out);
     if (t > 0 || dh0) w.apply(dht, 1.0f, out);
+  }
+}
+
+// One vanilla RNN step after the products: h_t = act(pre + bias), pre (B, H) = x_t W_ih^T +
+// h_{t-1} W_hh^T; bias (H) b_ih + b_hh (zeros without bias); act tanh, or relu when relu != 0.
+// h_t may be pre itself.
+void rnnkit_rnn_step(int B, int H, const float* pre, const float* bias, float* h_t, int relu) {
+  const int nt = row_threads(B, H);
+  #pragma omp parallel for num_threads(nt) schedule(static)
+  for (int b = 0; b < B; ++b) {
+    const float* a = pre + static_cast<size_t>(b) * H;
+    float* h = h_t + static_cast<size_t>(b) * H;
+    if (relu) {
+#pragma omp simd
+      for (int j = 0; j < H; ++j) {
+        float v = a[j] + bias[j];
+        h[j] = v > 0.0f ? v : (v == v ? 0.0f : v);  // relu, NaN kept
+      }
+    } else {
+#pragma omp simd
+      for (int j = 0; j < H; ++j) h[j] = tanh_fast(a[j] + bias[j]);
+    }
+  }
+}
+
+// One vanilla RNN step backward: da_t = dh * act'(a_t), from h_t (1 - h^2 for tanh, [h > 0] for
+// relu).
+void rnnkit_rnn_step_back(int B, int H, const float* h_t, const float* dh, float* da_t,
+                          int relu) {
+  const int nt = row_threads(B, H);
+  #pragma omp parallel for num_threads(nt) schedule(static)
+  for (int b = 0; b < B; ++b) {
+    const size_t r = static_cast<size_t>(b) * H;
+    const float *h = h_t + r, *d = dh + r;
+    float* da = da_t + r;
+    if (relu) {
+#pragma omp simd
+      for (int j = 0; j < H; ++j) da[j] = h[j] > 0.0f ? d[j] : 0.0f;
+    } else {
+#pragma omp simd
+      for (int j = 0; j < H; ++j) da[j] = d[j] * (1.0f - h[j] * h[j]);
+    }
+  }
+}
+
+// Vanilla RNN forward. hs (T, B, H) holds x_t W_ih^T on entry and h_t on return; bias (H);
+// w_hh (H, H); h0 (B, H); packed holds rnnkit_packed_bytes(B, H, H).
+void rnnkit_rnn_forward(int T, int B, int H, float* hs, const float* bias, const float* w_hh,
+                        const float* h0, int relu, float* packed) {
+  const size_t step = static_cast<size_t>(B) * H;
+  Packed w(packed, w_hh, kTrans, B, H, H, H);
+  for (int t = 0; t < T; ++t) {
+    float* ht = hs + t * step;
+    w.apply(t == 0 ? h0 : hs + (t - 1) * step, 1.0f, ht);
+    rnnkit_rnn_step(B, H, ht, bias, ht, relu);
+  }
+}
+
+// Vanilla RNN backward. da (T, B, H) receives the pre-activation gradients; dh0 (B, H) or null;
+// dh (B, H) work space; packed holds rnnkit_packed_bytes(B, H, H).
+void rnnkit_rnn_backward(int T, int B, int H, const float* hs, const float* w_hh,
+                         const float* dhs, float* da, float* dh0, float* dh, int relu,
+                         float* packed) {
+  const size_t step = static_cast<size_t>(B) * H;
+  Packed w(packed, w_hh, kNoTrans, B, H, H, H);  // da (B, H) @ W_hh (H, H)
+  std::memcpy(dh, dhs + (T - 1) * step, step * sizeof(float));
+  for (int t = T - 1; t >= 0; --t) {
+    float* dat = da + t * step;
+    rnnkit_rnn_step_back(B, H, hs + t * step, dh, dat, relu);
+    if (t > 0) {
+      std::memcpy(dh, dhs + (t - 1) * step, step * sizeof(float));
+      w.apply(dat, 1.0f, dh);
+    } else if (dh0) {
+      w.apply(dat, 0.0f, dh0);
+    }
   }
 }
 

@@ -37,7 +37,7 @@ from .common import input_projection, recurrent_product
 _SOURCE = Path(__file__).with_name("native.cpp")
 _FLAGS = ["-O3", "-march=native", "-fopenmp", "-fPIC", "-shared"]
 _BLAS = ("cblas_sgemm_pack_get_size", "cblas_sgemm_pack", "cblas_sgemm_compute")
-_ABI = 4
+_ABI = 5
 
 _lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
@@ -138,6 +138,10 @@ def _load() -> ctypes.CDLL:
     lib.rnnkit_lstm_step_back.argtypes = [i, i] + [p] * 7
     lib.rnnkit_gru_step.argtypes = [i, i] + [p] * 8
     lib.rnnkit_gru_step_back.argtypes = [i, i] + [p] * 9
+    lib.rnnkit_rnn_step.argtypes = [i, i, p, p, p, i]
+    lib.rnnkit_rnn_step_back.argtypes = [i, i, p, p, p, i]
+    lib.rnnkit_rnn_forward.argtypes = [i, i, i, p, p, p, p, i, p]
+    lib.rnnkit_rnn_backward.argtypes = [i, i, i, p, p, p, p, p, p, i, p]
     return lib
 
 
@@ -401,6 +405,69 @@ class NativeGRUFunction(torch.autograd.Function):
         db_ih = dx2.sum(0) if ctx.has_bias and need[4] else None
         db_hh = dh2.sum(0) if ctx.has_bias and need[5] else None
         return dx, dh0, dw_ih, dw_hh, db_ih, db_hh
+
+
+class NativeRNNFunction(torch.autograd.Function):
+    """Whole-sequence vanilla RNN through the native loop; same contract as ``RNNFunction``."""
+
+    @staticmethod
+    def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, relu: bool):
+        T, B, _ = x.shape
+        H = w_hh.shape[1]
+        hs = input_projection(x, w_ih, None).contiguous()  # (T, B, H), activated in place
+        bias = x.new_zeros(H) if b_ih is None else (b_ih + b_hh).contiguous()
+        h0, w = h0.contiguous(), w_hh.contiguous()
+        lib = library()
+        if whole_loop_in_cpp(B, w):
+            packed = _packed(B, H, H, x)
+            lib.rnnkit_rnn_forward(T, B, H, _ptr(hs), _ptr(bias), _ptr(w), _ptr(h0), int(relu),
+                                   _ptr(packed))
+        else:
+            product = recurrent_product(w, B)  # acc + h @ W_hh^T through oneDNN
+            h_t = hs.unbind(0)
+            h = h0
+            for t in range(T):
+                pre = product(h, h_t[t])
+                lib.rnnkit_rnn_step(B, H, pre.data_ptr(), bias.data_ptr(), h_t[t].data_ptr(),
+                                    int(relu))
+                h = h_t[t]
+        ctx.relu = relu
+        ctx.save_for_backward(x, h0, w_ih, w, hs)
+        ctx.has_bias = b_ih is not None
+        return hs
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, dhs):
+        x, h0, w_ih, w_hh, hs = ctx.saved_tensors
+        T, B, H = hs.shape
+        need = ctx.needs_input_grad
+        dhs = dhs.contiguous()
+        da = _scratch(hs.numel(), hs).view_as(hs)
+        dh0 = torch.empty_like(h0) if need[1] else None
+        lib = library()
+        if whole_loop_in_cpp(B, w_hh):
+            work = hs.new_empty(B, H)  # dh carried through time
+            packed = _packed(B, H, H, hs)
+            lib.rnnkit_rnn_backward(T, B, H, _ptr(hs), _ptr(w_hh), _ptr(dhs), _ptr(da),
+                                    _ptr(dh0), _ptr(work), int(ctx.relu), _ptr(packed))
+        else:
+            product = recurrent_product(w_hh.t(), B)  # acc + da @ W_hh through oneDNN
+            h_t, dh_t, da_t = hs.unbind(0), dhs.unbind(0), da.unbind(0)
+            dh = dh_t[T - 1]
+            for t in range(T - 1, -1, -1):
+                lib.rnnkit_rnn_step_back(B, H, h_t[t].data_ptr(), dh.data_ptr(),
+                                         da_t[t].data_ptr(), int(ctx.relu))
+                if t > 0:
+                    dh = product(da_t[t], dh_t[t - 1])
+            if dh0 is not None:
+                torch.mm(da_t[0], w_hh, out=dh0)
+        d2 = da.view(T * B, H)
+        dx = torch.mm(d2, w_ih).view_as(x) if need[0] else None
+        dw_ih = torch.mm(d2.t(), x.reshape(T * B, -1)) if need[2] else None
+        dw_hh = _prev_state_grad(da, h0, hs) if need[3] else None
+        db = d2.sum(0) if ctx.has_bias and (need[4] or need[5]) else None
+        return dx, dh0, dw_ih, dw_hh, db, db, None
 
 
 def _prev_state_grad(dgates: Tensor, h0: Tensor, hs: Tensor) -> Tensor:

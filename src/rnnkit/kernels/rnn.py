@@ -6,6 +6,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from . import native
 from .common import input_projection, recurrent_product, shifted, tanh_, weight_grads
 
 
@@ -58,8 +59,8 @@ def rnn_sequence(cell, x: Tensor, h0: Tensor) -> tuple[Tensor, Tensor]:
 
     Returns ``(outputs, states)``, both (T, B, H) (the state of a vanilla RNN is its output).
     """
-    hs = RNNFunction.apply(
-        x, h0, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh,
-        cell.nonlinearity == "relu",
-    )
+    args = (x, h0, cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
+    native_loop = native.chosen(x.shape[1], cell.weight_hh, *args)
+    fn = native.NativeRNNFunction if native_loop else RNNFunction
+    hs = fn.apply(*args, cell.nonlinearity == "relu")
     return hs, hs
