@@ -102,9 +102,20 @@ def weight_grads(
     return dw, db
 
 
-def shifted(first: Tensor, seq: Tensor) -> Tensor:
-    """(T, B, H) sequence of previous values: [first, seq[0], ..., seq[T-2]]."""
-    return torch.cat([first.unsqueeze(0), seq[:-1]], 0)
+def recurrent_weight_grads(
+    dgates: Tensor, h0: Tensor, hs: Tensor, needs_weight: bool, needs_bias: bool
+) -> tuple[Tensor | None, Tensor | None]:
+    """:func:`weight_grads` for the recurrent weight, whose inputs are the previous states
+    h_{t-1} = [h0, hs[0], ..., hs[T-2]]: sum_t dgates_t^T h_{t-1} as one product over steps
+    1..T-1 plus step 0's, without building the shifted (T, B, H) sequence."""
+    G = dgates.shape[-1]
+    dw = None
+    if needs_weight:
+        dw = torch.mm(dgates[0].t(), h0)
+        if dgates.shape[0] > 1:
+            dw.addmm_(dgates[1:].reshape(-1, G).t(), hs[:-1].reshape(-1, hs.shape[-1]))
+    db = dgates.reshape(-1, G).sum(0) if needs_bias else None
+    return dw, db
 
 
 # Elementwise helpers ---------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from .common import (
     permute_blocks,
     previous,
     recurrent_product,
-    shifted,
+    recurrent_weight_grads,
     tanh_,
     time_blocks,
     weight_grads,
@@ -101,7 +101,7 @@ class GRUFunction(torch.autograd.Function):
         dhw = buf[..., : 3 * H]  # (T, B, 3H) n|r|z
         dx = torch.mm(dxw.reshape(T * B, -1), w_ih).view_as(x) if need[0] else None
         dw_ih, db_ih = weight_grads(dxw, x, need[2], ctx.has_bias and need[4])
-        dw_hh, db_hh = weight_grads(dhw, shifted(h0, hs), need[3], ctx.has_bias and need[5])
+        dw_hh, db_hh = recurrent_weight_grads(dhw, h0, hs, need[3], ctx.has_bias and need[5])
         dw_hh, db_hh = permute_blocks(dw_hh, _INV), permute_blocks(db_hh, _INV)
         return dx, (dh if need[1] else None), dw_ih, dw_hh, db_ih, db_hh
 

@@ -21,7 +21,7 @@ from .common import (
     permute_blocks,
     previous,
     recurrent_product,
-    shifted,
+    recurrent_weight_grads,
     tanh_into,
     time_blocks,
     weight_grads,
@@ -121,7 +121,7 @@ class LSTMFunction(torch.autograd.Function):
         dc0 = dc_in if need[2] else None
         dx = torch.mm(dgates.view(T * B, -1), w_ih_p).view_as(x) if need[0] else None
         dw_ih, db = weight_grads(dgates, x, need[3], ctx.has_bias and (need[5] or need[6]))
-        dw_hh, _ = weight_grads(dgates, shifted(h0, hs), need[4], False)
+        dw_hh, _ = recurrent_weight_grads(dgates, h0, hs, need[4], False)
         dw_ih, dw_hh, db = (permute_blocks(w, _INV) for w in (dw_ih, dw_hh, db))
         return dx, dh0, dc0, dw_ih, dw_hh, db, db
 

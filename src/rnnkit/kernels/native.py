@@ -32,7 +32,12 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from .common import input_projection, recurrent_product
+from .common import (
+    input_projection,
+    recurrent_product,
+    recurrent_weight_grads,
+    weight_grads,
+)
 
 _SOURCE = Path(__file__).with_name("native.cpp")
 _FLAGS = ["-O3", "-march=native", "-fopenmp", "-fPIC", "-shared"]
@@ -318,11 +323,9 @@ class NativeLSTMFunction(torch.autograd.Function):
                 torch.mm(dg_t[0], w_hh, out=dh0)
             if dc0 is not None:
                 dc0.copy_(dc)
-        d2 = dgates.view(T * B, 4 * H)
-        dx = torch.mm(d2, w_ih).view_as(x) if need[0] else None
-        dw_ih = torch.mm(d2.t(), x.reshape(T * B, -1)) if need[3] else None
-        dw_hh = _prev_state_grad(dgates, h0, hs) if need[4] else None
-        db = d2.sum(0) if ctx.has_bias and (need[5] or need[6]) else None
+        dx = torch.mm(dgates.view(T * B, -1), w_ih).view_as(x) if need[0] else None
+        dw_ih, db = weight_grads(dgates, x, need[3], ctx.has_bias and (need[5] or need[6]))
+        dw_hh, _ = recurrent_weight_grads(dgates, h0, hs, need[4], False)
         return dx, dh0, dc0, dw_ih, dw_hh, db, db
 
 
@@ -398,12 +401,9 @@ class NativeGRUFunction(torch.autograd.Function):
                     dh = product(dhw_t[t], work)
             if dh0 is not None:
                 dh0.copy_(dh)
-        dx2, dh2 = dxw.view(T * B, -1), dhw.view(T * B, -1)
-        dx = torch.mm(dx2, w_ih).view_as(x) if need[0] else None
-        dw_ih = torch.mm(dx2.t(), x.reshape(T * B, -1)) if need[2] else None
-        dw_hh = _prev_state_grad(dhw, h0, hs) if need[3] else None
-        db_ih = dx2.sum(0) if ctx.has_bias and need[4] else None
-        db_hh = dh2.sum(0) if ctx.has_bias and need[5] else None
+        dx = torch.mm(dxw.view(T * B, -1), w_ih).view_as(x) if need[0] else None
+        dw_ih, db_ih = weight_grads(dxw, x, need[2], ctx.has_bias and need[4])
+        dw_hh, db_hh = recurrent_weight_grads(dhw, h0, hs, need[3], ctx.has_bias and need[5])
         return dx, dh0, dw_ih, dw_hh, db_ih, db_hh
 
 
@@ -462,20 +462,9 @@ class NativeRNNFunction(torch.autograd.Function):
                     dh = product(da_t[t], dh_t[t - 1])
             if dh0 is not None:
                 torch.mm(da_t[0], w_hh, out=dh0)
-        d2 = da.view(T * B, H)
-        dx = torch.mm(d2, w_ih).view_as(x) if need[0] else None
-        dw_ih = torch.mm(d2.t(), x.reshape(T * B, -1)) if need[2] else None
-        dw_hh = _prev_state_grad(da, h0, hs) if need[3] else None
-        db = d2.sum(0) if ctx.has_bias and (need[4] or need[5]) else None
+        dx = torch.mm(da.view(T * B, H), w_ih).view_as(x) if need[0] else None
+        dw_ih, db = weight_grads(da, x, need[2], ctx.has_bias and (need[4] or need[5]))
+        dw_hh, _ = recurrent_weight_grads(da, h0, hs, need[3], False)
         return dx, dh0, dw_ih, dw_hh, db, db, None
-
-
-def _prev_state_grad(dgates: Tensor, h0: Tensor, hs: Tensor) -> Tensor:
-    """sum_t dgates_t^T h_{t-1} with h_{-1} = h0, without building the shifted sequence."""
-    T, B, G = dgates.shape
-    dw = torch.mm(dgates[0].t(), h0)
-    if T > 1:
-        dw.addmm_(dgates[1:].reshape(-1, G).t(), hs[:-1].reshape(-1, hs.shape[2]))
-    return dw
 
 

@@ -7,7 +7,13 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from . import native
-from .common import input_projection, recurrent_product, shifted, tanh_, weight_grads
+from .common import (
+    input_projection,
+    recurrent_product,
+    recurrent_weight_grads,
+    tanh_,
+    weight_grads,
+)
 
 
 class RNNFunction(torch.autograd.Function):
@@ -50,7 +56,7 @@ class RNNFunction(torch.autograd.Function):
         dh0 = torch.mm(da_t[0], w_hh) if need[1] else None
         dx = torch.mm(da.view(-1, da.shape[-1]), w_ih).view_as(x) if need[0] else None
         dw_ih, db = weight_grads(da, x, need[2], ctx.has_bias and (need[4] or need[5]))
-        dw_hh, _ = weight_grads(da, shifted(h0, hs), need[3], False)
+        dw_hh, _ = recurrent_weight_grads(da, h0, hs, need[3], False)
         return dx, dh0, dw_ih, dw_hh, db, db, None
 
 
