@@ -20,3 +20,11 @@ def pair(kind, I, H, dtype=torch.float64, backend="kernel", **kw):
 
 def hidden(state):
     return state[0] if isinstance(state, tuple) else state
+
+
+def train_task(name, data, model, train, **kw):
+    """Train a ``name`` run from its three settings sections through the generic path."""
+    from rnnkit.tasks import lifecycle, registry
+
+    spec = registry.get(name)
+    return lifecycle.train(spec, spec.config(data=data, model=model, train=train), **kw)

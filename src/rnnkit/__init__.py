@@ -4,14 +4,32 @@ The public API::
 
     rnnkit.RNNCell, rnnkit.LSTMCell, rnnkit.GRUCell, rnnkit.RecurrentCell, rnnkit.LSTMState
     rnnkit.Recurrent, rnnkit.RNN, rnnkit.LSTM, rnnkit.GRU
+    rnnkit.fit(task, ...) -> run folder        rnnkit.load(run) -> the trained run
+
+``fit`` and ``load`` go through the task registry (:mod:`rnnkit.tasks.registry`), imported
+on first use so that ``import rnnkit`` stays light.
 """
 
+from ._version import __version__
 from .cells import GRUCell, LSTMCell, LSTMState, RecurrentCell, RNNCell
 from .layers import GRU, LSTM, RNN, Recurrent
 
-__version__ = "0.1.0"
-
 __all__ = [
     "RecurrentCell", "RNNCell", "LSTMCell", "GRUCell", "LSTMState",
-    "Recurrent", "RNN", "LSTM", "GRU", "__version__",
+    "Recurrent", "RNN", "LSTM", "GRU", "fit", "load", "__version__",
 ]
+
+
+def load(run, which: str = "best"):
+    """Any trained run folder (see :func:`rnnkit.tasks.registry.load`)."""
+    from .tasks.registry import load as _load
+
+    return _load(run, which)
+
+
+def fit(task, settings=None, **kwargs):
+    """Train a model of ``task``; returns its run folder (see
+    :func:`rnnkit.tasks.registry.train`). (``rnnkit.train`` is the training-loop package.)"""
+    from .tasks.registry import train as _train
+
+    return _train(task, settings, **kwargs)

@@ -85,7 +85,7 @@ def test_classify_train_predict_eval(tmp_path, csv_data, capsys, monkeypatch):
 
 
 def test_classify_with_char_features(tmp_path, csv_data, capsys, monkeypatch):
-    from rnnkit.tasks.classify_run import load_classifier
+    from rnnkit import load as load_classifier
 
     base = ["train", "classify", "--data", str(csv_data), "--out", str(tmp_path / "runs"),
             "--steps", "40", "--hidden", "16", "--embed", "16", "--lr", "0.02",
@@ -214,8 +214,9 @@ def test_classify_with_ngram_branch(tmp_path, csv_data, capsys, monkeypatch):
     dev report, predict and eval; -1 chooses the weight on the validation data."""
     import torch
 
-    from rnnkit.tasks.classify_run import combine, load_classifier
-    from rnnkit.tasks.nbsvm import NgramModel
+    from rnnkit import load as load_classifier
+    from rnnkit.tasks.classify.branch import combine
+    from rnnkit.tasks.classify.ngram import NgramModel
 
     base = ["train", "classify", "--data", str(csv_data), "--steps", "20", "--hidden", "8",
             "--embed", "8", "--lr", "0.02", "--warmup-steps", "5", "--log-every", "20"]

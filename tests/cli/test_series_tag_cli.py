@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from rnnkit.cli.main import main
-from rnnkit.cli.series_cmd import route_argv
+from rnnkit.cli.train_cmd import route
 
 TINY = ["--hidden", "12", "--proj", "8", "--lr", "2e-2", "--warmup-steps", "5",
         "--batch-size", "8", "--log-every", "100"]
@@ -196,11 +196,11 @@ def test_route_argv(tag_run, tmp_path):
         ("train", "lm", "--data", "f.csv"),
     }
     for argv in series:
-        routed = route_argv(list(argv))
+        routed = route(list(argv))[0]
         i = argv.index("train")
         assert routed[i + 1] == f"series-{argv[i + 1]}" and len(routed) == len(argv), argv
     for argv in text:
-        assert route_argv(list(argv)) == list(argv), argv
+        assert route(list(argv))[0] == list(argv), argv
 
 
 def test_train_classify_on_ts_is_the_series_classifier(tmp_path, capsys):

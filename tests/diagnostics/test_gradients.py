@@ -16,8 +16,8 @@ from rnnkit.diagnostics.gradients import (
     GradNormWatch,
     gradient_flow,
 )
-from rnnkit.tasks.encoder import EncoderConfig
-from rnnkit.tasks.longlag import LongLagConfig, LongLagModel, LongLagTask
+from rnnkit.tasks.common.encoder import EncoderConfig
+from rnnkit.tasks.longlag.model import LongLagConfig, LongLagModel, LongLagTask
 from rnnkit.train.loop import TrainConfig, Trainer
 
 B, T, I, H = 3, 6, 2, 4

@@ -17,7 +17,7 @@ from rnnkit.data.vocab import CharVocab
 from rnnkit.diagnostics.capture import capture_activations
 from rnnkit.diagnostics.textfeatures import correlations, text_features
 from rnnkit.diagnostics.viewer import render_html, viewer_data
-from rnnkit.tasks.encoder import EncoderConfig
+from rnnkit.tasks.common.encoder import EncoderConfig
 from rnnkit.tasks.lm import LanguageModel, LMConfig
 
 TEXT = ('She said "stay (here) now" and LEFT.\n'

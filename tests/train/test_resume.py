@@ -10,7 +10,7 @@ import time
 
 import torch
 
-from rnnkit.tasks.encoder import EncoderConfig
+from rnnkit.tasks.common.encoder import EncoderConfig
 from rnnkit.tasks.lm import LanguageModel, LMConfig, LMTask
 from rnnkit.train.checkpoint import load_checkpoint
 from rnnkit.train.loop import TrainConfig, Trainer

@@ -1,19 +1,17 @@
 """``rnnkit bench longlag``: the adding / copy problems over cells and lags, with a table of
-final test losses and a plot of how the gradient decays with distance."""
+final test losses and a plot of how the gradient decays with distance. Each (cell, lag) run
+is a ``longlag`` task run (``rnnkit train longlag``) under the same settings."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from ..tasks.encoder import CELLS, EncoderConfig
-from ..tasks.longlag import KINDS, LongLagConfig
-from ..train.loop import TrainConfig
-from .args import add_dataclass_args, build_dataclass
-
-# With no budget given, each (cell, lag) run trains this many minutes.
-DEFAULT_MINUTES = 1.0
-TRAIN_DEFAULTS = {"lr": 3e-3, "weight_decay": 0.0, "log_every": 50}
+from ..tasks import lifecycle
+from ..tasks.common.encoder import CELLS
+from ..tasks.longlag import KINDS, TASK
+from .common import UserError
+from .options import add_options, given
+from .train_cmd import TITLES
 
 
 def register(sub) -> None:
@@ -23,25 +21,21 @@ def register(sub) -> None:
         "longlag", help="adding / copy problem: which cells learn long lags",
         description="Train each cell on each lag with the same budget (per run), print the "
         "final test loss against the memoryless baseline, and plot ||dL/dh_t|| against the "
-        "distance from the end, before and after training.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--task", choices=KINDS, default="adding")
+        "distance from the end, before and after training.")
+    p.add_argument("--task", choices=KINDS, default="adding", help="the problem")
     p.add_argument("--T", dest="lags", default="100",
                    help="comma-separated lags (sequence lengths for the adding problem)")
     p.add_argument("--cells", default="rnn,lstm,gru", help=f"comma-separated, from {CELLS}")
-    add_dataclass_args(p, LongLagConfig, skip=("task", "T"), group="data")
-    add_dataclass_args(p, EncoderConfig, skip=("cell", "bidirectional"), defaults={"hidden": 128},
-                       group="encoder")
-    add_dataclass_args(p, TrainConfig, skip=("epochs",), defaults=TRAIN_DEFAULTS,
-                       group="training (per run)")
+    opts = add_options(p, TASK.default_config(),
+                       skip=("data.task", "data.T", "data.encoder.cell",
+                             "data.encoder.bidirectional", "train.epochs"),
+                       titles=TITLES | {"train": "training (per run)"})
     p.add_argument("--out", default="runs/bench-longlag", help="folder for the runs and plot")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
-    p.set_defaults(func=run_longlag)
+    p.set_defaults(func=run_longlag, options=opts)
 
 
 def _ints(text: str, what: str) -> list[int]:
-    from .main import UserError
-
     try:
         values = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
@@ -54,8 +48,7 @@ def _ints(text: str, what: str) -> list[int]:
 def run_longlag(args) -> int:
     import torch
 
-    from ..tasks.longlag_run import bench_longlag
-    from .main import UserError
+    from ..tasks.longlag import bench_longlag
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -64,14 +57,12 @@ def run_longlag(args) -> int:
     bad = [c for c in cells if c not in CELLS]
     if bad or not cells:
         raise UserError(f"--cells: unknown cell(s) {bad}; choose from {CELLS}")
-    enc = build_dataclass(EncoderConfig, args, cell=cells[0])
-    base = build_dataclass(LongLagConfig, args, task=args.task, T=lags[0], encoder=enc)
-    train = build_dataclass(TrainConfig, args)
-    if not (train.steps or train.minutes):
-        train.minutes = DEFAULT_MINUTES
+    s = lifecycle.make_settings(TASK, None, given(args, args.options))
+    base, train = s.data, s.train
+    base.task, base.T, base.encoder.cell = args.task, lags[0], cells[0]
     budget = f"{train.steps} steps" if train.steps else f"{train.minutes:g} min"
-    print(f"{args.task}: cells {cells} x T {lags}, {budget} per run, hidden {enc.hidden}, "
-          f"batch {base.batch_size}, lr {train.lr:g}", file=sys.stderr)
+    print(f"{args.task}: cells {cells} x T {lags}, {budget} per run, hidden "
+          f"{base.encoder.hidden}, batch {base.batch_size}, lr {train.lr:g}", file=sys.stderr)
     header = f"{'cell':<9}{'T':>6}{'steps':>8}{'train s':>9}{'test loss':>11}{'baseline':>10}"
     header += f"{'acc':>7}{'|g0|/|gT|':>11}"
     lines = []

@@ -19,7 +19,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from ..data import read_text
     from ..diagnostics.lm_report import diagnose_lm
-    from .main import UserError
+    from .common import UserError
 
     if args.batch < 1 or args.steps < 2:
         raise UserError(f"--batch must be >= 1 and --steps >= 2, got {args.batch}, {args.steps}")

@@ -1,4 +1,4 @@
-"""``rnnkit eval RUN --data FILE``: dispatches on the run's task. A language model: loss,
+"""``rnnkit eval RUN --data FILE``: the run's task scores it. A language model: loss,
 perplexity and bits/char on any text; a classifier or tagger (of texts, or of numeric series
 and frames): accuracy, macro-F1, per-class scores and the confusion matrix (printed and saved
 as a PNG), chunk F1 for BIO tags; a forecaster: MAE, RMSE, sMAPE and MASE of the last hold-out
@@ -7,6 +7,8 @@ a translation model (``--data SOURCE --ref REFERENCE``): loss and perplexity of 
 tokenised BLEU and sacreBLEU of its beam-search translations."""
 
 from __future__ import annotations
+
+from .dispatch import run_command
 
 
 def register(sub) -> None:
@@ -25,33 +27,5 @@ def register(sub) -> None:
     p.add_argument("--beam", type=int, default=5, help="seq2seq: beam size (1: greedy)")
     p.add_argument("--json", action="store_true",
                    help="classify/tag/forecast: print the report as JSON")
-    p.set_defaults(func=run)
-
-
-def run(args) -> int:
-    from ..tasks.lm_run import eval_lm_file
-    from ..train.run import read_config
-    from .main import print_json
-
-    task = read_config(args.run).get("task")
-    if task in ("classify", "tag"):  # dispatch on the run's task
-        from . import classify_cmd, tag_cmd
-
-        return (classify_cmd if task == "classify" else tag_cmd).run_eval(args)
-    if task == "seq2seq":
-        from .seq2seq_cmd import run_eval
-
-        return run_eval(args)
-    if task == "generate":
-        from .main import UserError
-
-        raise UserError(f"{args.run}: a generator run is evaluated when it is trained (see "
-                        f"{args.run}/report.json); sample it with `rnnkit sample {args.run} "
-                        "--condition ...`")
-    from . import series_cmd
-
-    if task in series_cmd.SERIES_TASKS:
-        return series_cmd.run_eval(args, task)
-    m = eval_lm_file(args.run, args.data, args.encoding or "utf-8", args.batch_size)
-    print_json({k: round(v, 5) if isinstance(v, float) else v for k, v in m.items()})
-    return 0
+    p.add_argument("--checkpoint", choices=["best", "last"], default="best")
+    p.set_defaults(func=lambda args: run_command("eval", args))

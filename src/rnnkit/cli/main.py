@@ -21,7 +21,7 @@
     rnnkit sample RUN --condition Russian | --condition 3,1,4
 
 `train classify` / `train tag` on numeric series run `train series-classify` /
-`train series-tag` (see ``rnnkit.cli.series_cmd.route_argv``). When standard output is a pipe
+`train series-tag` (see ``rnnkit.tasks.series.routing``). When standard output is a pipe
 that closes early (``rnnkit predict RUN FILE | head -1``), the command stops quietly with exit
 status 141 (128 + SIGPIPE), like other Unix tools.
 """
@@ -29,47 +29,46 @@ status 141 (128 + SIGPIPE), like other Unix tools.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
 
 from ..data.errors import DataError
 from ..train.checkpoint import CheckpointError
+from . import (
+    bench_cmd,
+    diagnose_cmd,
+    eval_cmd,
+    forecast_cmd,
+    hello_cmd,
+    predict_cmd,
+    sample_cmd,
+    train_cmd,
+    translate_cmd,
+    viz_cmd,
+)
+from .common import UserError, print_json
+
+__all__ = ["UserError", "build_parser", "main", "print_json"]
+
+COMMANDS = (train_cmd, sample_cmd, predict_cmd, eval_cmd, translate_cmd, forecast_cmd,
+            hello_cmd, bench_cmd, viz_cmd, diagnose_cmd)
 
 
-class UserError(Exception):
-    """Bad input from the user: reported in one line, no traceback, exit code 2."""
+class ArgumentParser(argparse.ArgumentParser):
+    """Reports a bad command line in one line (no usage dump), as every other user error."""
+
+    def error(self, message):
+        raise UserError(f"{self.prog}: {message} (see `{self.prog} --help`)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import (
-        bench_cmd,
-        diagnose_cmd,
-        eval_cmd,
-        hello_cmd,
-        predict_cmd,
-        sample_cmd,
-        seq2seq_cmd,
-        series_cmd,
-        train_cmd,
-        viz_cmd,
-    )
-
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="rnnkit", description="Recurrent neural networks: train, sample, evaluate, inspect.")
     p.add_argument("-v", "--verbose", action="store_true", help="log debug information")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    train_cmd.register(sub)
-    sample_cmd.register(sub)
-    predict_cmd.register(sub)
-    eval_cmd.register(sub)
-    hello_cmd.register(sub)
-    bench_cmd.register(sub)
-    viz_cmd.register(sub)
-    diagnose_cmd.register(sub)
-    series_cmd.register(sub)
-    seq2seq_cmd.register(sub)
+    for command in COMMANDS:
+        command.register(sub)
     return p
 
 
@@ -96,15 +95,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str]) -> int:
-    from .series_cmd import route_argv
-
-    routed = route_argv(argv)
+    routed, to = train_cmd.route(argv)
     parser = build_parser()
-    args = parser.parse_args(routed)
+    try:
+        args = parser.parse_args(routed)
+    except UserError as e:
+        print(f"rnnkit: error: {e}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    if routed != argv:
-        print(f"rnnkit: numeric series: running `rnnkit train {args.task}`", file=sys.stderr)
+    if to is not None:
+        print(f"rnnkit: numeric series: running `rnnkit train {to}`", file=sys.stderr)
     try:
         return int(args.func(args) or 0)
     except (UserError, DataError, CheckpointError, FileNotFoundError, ValueError) as e:
@@ -115,10 +116,6 @@ def _main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("\nrnnkit: interrupted", file=sys.stderr)
         return 130
-
-
-def print_json(obj) -> None:
-    print(json.dumps(obj, indent=2))
 
 
 if __name__ == "__main__":

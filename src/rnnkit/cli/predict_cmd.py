@@ -1,16 +1,18 @@
 """``rnnkit predict RUN [FILE|-]``: label texts, tag sentences, label numeric series or
-frames, or forecast, with a trained model.
+frames, or forecast, with a trained model; the run's task says how.
 
-Dispatches on the run's ``config.json`` "task": ``classify`` prints ``label<TAB>probability``
-per input line, ``tag`` prints the tags of each sentence; the numeric-series runs print CSV
-(``series-classify``: ``series,label,probability``; ``series-tag``: one row per frame,
-``SERIES,TIME,LABEL``; ``forecast``: ``series,step,values``), reading FILE like the training
-file and normalising it with the training statistics (see :mod:`rnnkit.cli.series_cmd`).
+``classify`` prints ``label<TAB>probability`` per input line, ``tag`` the tags of each
+sentence; the numeric-series runs print CSV (``series-classify``:
+``series,label,probability``; ``series-tag``: one row per frame, ``SERIES,TIME,LABEL``;
+``forecast``: ``series,step,values``), reading FILE like the training file and normalising it
+with the training statistics.
 """
 
 from __future__ import annotations
 
 import sys
+
+from .dispatch import run_command
 
 
 def register(sub) -> None:
@@ -43,12 +45,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..train.run import read_config
-    from . import classify_cmd, tag_cmd
-    from .main import UserError
-
-    task = read_config(args.run).get("task")
-
     def read_input(encoding: str) -> list[str]:
         if args.input == "-":
             return sys.stdin.read().splitlines()
@@ -56,16 +52,4 @@ def run(args) -> int:
 
         return read_lines(args.input, encoding)
 
-    if task == "classify":
-        return classify_cmd.run_predict(args, read_input)
-    if task == "tag":
-        return tag_cmd.run_predict(args, read_input)
-    from . import series_cmd
-
-    if task in series_cmd.SERIES_TASKS:
-        return series_cmd.run_predict(args, task)
-    hint = {"seq2seq": f"rnnkit translate {args.run} FILE",
-            "generate": f"rnnkit sample {args.run} --condition ..."}.get(
-        task, f"rnnkit sample {args.run}")
-    raise UserError(f"{args.run}: a {task!r} run; predict works on classify, tag, "
-                    f"series-classify, series-tag and forecast runs (for this run use `{hint}`)")
+    return run_command("predict", args, read_input)

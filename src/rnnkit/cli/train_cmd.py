@@ -1,77 +1,89 @@
-"""``rnnkit train lm``: train a language model and write a run folder."""
+"""``rnnkit train TASK``: one parser per registered task, generated from its settings
+dataclass, and one generic path for all of them (:func:`rnnkit.tasks.lifecycle.train`).
+
+A task's command-line side (``spec.cli``, a module) may add:
+
+* ``add_train_args(parser)``: options that are not settings (``--sample-length``);
+* ``after_train(args, loaded) -> int``: print the trained run's report;
+* ``CLAIMS = {"classify": predicate}``: take over ``rnnkit train classify`` when
+  ``predicate(args)`` says the arguments are this task's data (numeric series).
+"""
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from ..data.text import DEFAULT_CORPUS_DESCRIPTION
-from ..tasks.encoder import EncoderConfig
-from ..tasks.lm import LMConfig
-from ..tasks.lm_run import LMDataConfig, train_lm
-from ..train.loop import TrainConfig
-from .args import add_dataclass_args, build_dataclass
+from ..tasks import lifecycle, registry
+from ..train.run import read_config
+from .options import add_config_file, add_options, file_overrides, given
 from .progress import Progress, finished_run
 
-# With no budget given, train for this many minutes (see docs/benchmarks.md).
-DEFAULT_MINUTES = 3.0
+TITLES = {"data": "data", "model": "model", "encoder": "encoder", "train": "training",
+          "ngram": "n-gram branch"}
 
 
 def register(sub) -> None:
     train = sub.add_parser("train", help="train a model (writes a run folder)")
     kinds = train.add_subparsers(dest="task", required=True, metavar="TASK")
-    lm = kinds.add_parser(
-        "lm", help="character / word / BPE language model",
-        description="Train a language model with truncated BPTT and sample from it. Without "
-        "--data it trains on the built-in corpus: " + DEFAULT_CORPUS_DESCRIPTION,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    add_dataclass_args(lm, LMDataConfig, group="data")
-    add_dataclass_args(lm, EncoderConfig, skip=("bidirectional",), group="encoder")
-    add_dataclass_args(lm, LMConfig, skip=("vocab_size",), group="model")
-    add_dataclass_args(lm, TrainConfig, group="training")
-    lm.add_argument("--out", default="runs", help="folder for run folders")
-    lm.add_argument("--resume", metavar="RUN", help="continue the run in this folder")
-    lm.add_argument("--sample-length", type=int, default=300,
-                    help="characters sampled at the end (0: none)")
-    lm.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
-    lm.set_defaults(func=run_lm)
-    from . import classify_cmd, generate_cmd, series_cmd, tag_cmd
-
-    classify_cmd.register_train(kinds)
-    tag_cmd.register_train(kinds)
-    series_cmd.register_train(kinds)
-    from . import seq2seq_cmd
-
-    seq2seq_cmd.register_train(kinds)
-    generate_cmd.register_train(kinds)
+    for spec in registry.TASKS:
+        p = kinds.add_parser(spec.name, help=spec.help, description=spec.description)
+        opts = add_options(p, spec.default_config(), spec.hidden_options, TITLES)
+        run = p.add_argument_group("run")
+        add_config_file(run)
+        run.add_argument("--out", default="runs", help="folder for run folders (default: runs)")
+        run.add_argument("--resume", metavar="RUN",
+                         help="continue the run in this folder (under its saved settings)")
+        run.add_argument("--threads", type=int, default=0,
+                         help="torch threads (default: 0, all cores)")
+        if spec.cli is not None and hasattr(spec.cli, "add_train_args"):
+            spec.cli.add_train_args(run)
+        p.set_defaults(func=run_train, spec=spec, options=opts)
 
 
-def run_lm(args) -> int:
+def route(argv: list[str]) -> tuple[list[str], str | None]:
+    """``train X ...`` handed to the task that claims those arguments (numeric series given
+    to ``train classify``); returns the command line and the task it went to (else None)."""
+    i = next((k for k, a in enumerate(argv) if not a.startswith("-")), None)
+    if i is None or argv[i] != "train" or i + 1 >= len(argv):
+        return argv, None
+    asked, rest = argv[i + 1], argv[i + 2:]
+    for spec in registry.TASKS:
+        claim = getattr(spec.cli, "CLAIMS", {}).get(asked)
+        if claim is not None and claim(rest):
+            return [*argv[: i + 1], spec.name, *rest], spec.name
+    return argv, None
+
+
+def settings_of(args):
+    """The settings a new run trains under: defaults <- --config FILE <- given options."""
+    spec = args.spec
+    settings = lifecycle.make_settings(spec, None, file_overrides(args.config, spec.name))
+    return lifecycle.make_settings(spec, settings, given(args, args.options))
+
+
+def run_train(args) -> int:
     import torch
 
-    from ..tasks.lm import sample_text
-    from ..tasks.lm_run import load_lm
-
+    spec = args.spec
     if args.threads:
         torch.set_num_threads(args.threads)
-    data = build_dataclass(LMDataConfig, args)
-    enc = build_dataclass(EncoderConfig, args)
-    model_cfg = build_dataclass(LMConfig, args, encoder=enc)
-    train = build_dataclass(TrainConfig, args)
-    if not (train.steps or train.epochs or train.minutes):
-        train.minutes = DEFAULT_MINUTES
-    progress = Progress(budget_s=train.minutes * 60 if train.minutes else None,
-                        steps=train.steps, unit="tok")
-    print(f"training a {enc.layers}x{enc.hidden} {enc.cell} language model on "
-          f"{args.data or 'the built-in corpus'}", file=sys.stderr)
-    run = train_lm(data, model_cfg, train, out=args.out, resume=args.resume,
-                   callbacks=[progress])
-    if finished_run(run, "lm") is None:
+    if args.resume:
+        saved = read_config(args.resume)
+        lifecycle.check_task(spec, args.resume, saved)
+        settings = lifecycle.settings_from_saved(spec, saved, args.resume)
+        print(f"resuming the {spec.name} run in {args.resume}", file=sys.stderr)
+    else:
+        settings = settings_of(args)
+        spec.finalize(settings)
+        print(f"training a {spec.describe(settings)}", file=sys.stderr)
+    t = settings.train
+    progress = Progress(budget_s=t.minutes * 60 if t.minutes else None, steps=t.steps,
+                        unit=spec.unit)
+    run = lifecycle.train(spec, settings, out=args.out, resume=args.resume,
+                          callbacks=[progress])
+    if finished_run(run, spec.name) is None:
         return 130
-    if args.sample_length > 0:
-        model, vocab, _ = load_lm(run)
-        print("--- sample (temperature 0.8) ---", file=sys.stderr)
-        sample_text(model, vocab, "", args.sample_length, temperature=0.8, seed=train.seed,
-                    on_text=lambda s: (sys.stdout.write(s), sys.stdout.flush()))
-        print()
-    return 0
+    after = getattr(spec.cli, "after_train", None)
+    if after is None:
+        return 0
+    return int(after(args, lifecycle.load(spec, run)) or 0)

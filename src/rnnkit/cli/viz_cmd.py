@@ -20,7 +20,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from ..data import read_text
     from ..diagnostics.viewer import write_viewer
-    from .main import UserError
+    from .common import UserError
 
     if args.max_chars < 2:
         raise UserError(f"--max-chars must be >= 2, got {args.max_chars}")

@@ -45,10 +45,12 @@ def diagnose_lm(run: str | Path, text: str | None = None, out: str | Path | None
     GRU only); ``diagnostics.json`` summarises both. Written to ``out`` (default
     ``RUN/diagnostics``). Returns the summary with the paths of the files written.
     """
-    from ..tasks.lm_run import load_lm
+    from ..tasks import lifecycle
+    from ..tasks.lm import TASK
     from .viewer import validation_text
 
-    model, vocab, cfg = load_lm(run, checkpoint)
+    lm = lifecycle.load(TASK, run, checkpoint)
+    model, vocab, cfg = lm.model, lm.vocab, lm.config
     if text is None:
         text = validation_text(cfg, 200_000)
     x, y = text_windows(vocab.encode(text), batch, steps)

@@ -117,9 +117,11 @@ def write_viewer(run: str | Path, out: str | Path, text: str | None = None, *,
     """Write the viewer page for the language-model run folder ``run``; returns its path.
 
     Without ``text`` the page shows the start of the run's validation text."""
-    from ..tasks.lm_run import load_lm
+    from ..tasks import lifecycle
+    from ..tasks.lm import TASK
 
-    model, vocab, cfg = load_lm(run, checkpoint)
+    lm = lifecycle.load(TASK, run, checkpoint)
+    model, vocab, cfg = lm.model, lm.vocab, lm.config
     if text is None:
         text = validation_text(cfg, max_chars)
     enc = cfg["model"]["encoder"]
@@ -137,7 +139,8 @@ def write_viewer(run: str | Path, out: str | Path, text: str | None = None, *,
 
 def validation_text(cfg: dict, max_chars: int | None = None) -> str:
     """The validation text of a language-model run, from its resolved config."""
-    from ..tasks.lm_run import LMDataConfig, load_texts
+    from ..tasks import lifecycle
+    from ..tasks.lm import TASK, load_texts
 
-    _, val, _ = load_texts(LMDataConfig(**cfg["data"]))
+    _, val, _ = load_texts(lifecycle.settings_from_saved(TASK, cfg).data)
     return val if max_chars is None else val[:max_chars]

@@ -15,8 +15,8 @@ import torch.nn.functional as F
 
 from ..data.vocab import CharVocab
 from ..decode import generate
-from .encoder import EncoderConfig
-from .lm import LanguageModel, LMConfig
+from .common.encoder import EncoderConfig
+from .lm.model import LanguageModel, LMConfig
 
 
 @dataclass

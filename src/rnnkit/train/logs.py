@@ -6,6 +6,8 @@ import csv
 import logging
 from pathlib import Path
 
+from ..plotting import new_figure, save_figure
+
 log = logging.getLogger(__name__)
 
 
@@ -25,13 +27,30 @@ class MetricsLog:
                 reader = csv.DictReader(f)
                 self.columns = list(reader.fieldnames or [])
                 self.rows = [dict(r) for r in reader]
-        self.tb = None
-        try:
-            from torch.utils.tensorboard import SummaryWriter
+        self.tb = None  # the TensorBoard writer, opened at the first row, closed by close()
+        self._tb_missing = False
 
-            self.tb = SummaryWriter(str(self.path.parent / "tensorboard"))
-        except Exception:  # tensorboard is optional
+    def _writer(self):
+        if self.tb is None and not self._tb_missing:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self.tb = SummaryWriter(str(self.path.parent / "tensorboard"))
+            except Exception:  # tensorboard is optional
+                self._tb_missing = True
+        return self.tb
+
+    def close(self) -> None:
+        """Flush and close the TensorBoard writer (the CSV is written row by row)."""
+        if self.tb is not None:
+            self.tb.close()
             self.tb = None
+
+    def __enter__(self) -> MetricsLog:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def truncate_after(self, step: int) -> None:
         """Drop rows logged after ``step`` (a resumed run replays those steps)."""
@@ -58,22 +77,18 @@ class MetricsLog:
         else:
             with open(self.path, "a", newline="") as f:
                 csv.DictWriter(f, self.columns).writerow(row)
-        if self.tb is not None:
+        tb = self._writer()
+        if tb is not None:
             step = int(row.get("step", 0))
             for k, v in row.items():
                 if isinstance(v, (int, float)) and k != "step":
-                    self.tb.add_scalar(k, v, step)
+                    tb.add_scalar(k, v, step)
 
 
 def plot_losses(csv_path: Path, png_path: Path, title: str = "") -> Path | None:
     """Plot train and validation loss against step from a run's log.csv."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        log.warning("matplotlib is not installed: no loss plot")
+    fig = new_figure((7, 4), "loss plot")
+    if fig is None:
         return None
     train, val = [], []
     with open(csv_path, newline="") as f:
@@ -82,7 +97,7 @@ def plot_losses(csv_path: Path, png_path: Path, title: str = "") -> Path | None:
                 train.append((int(r["step"]), float(r["train_loss"])))
             if r.get("val_loss"):
                 val.append((int(r["step"]), float(r["val_loss"])))
-    fig, ax = plt.subplots(figsize=(7, 4))
+    ax = fig.subplots()
     if train:
         ax.plot(*zip(*train), label="train", lw=1)
     if val:
@@ -92,7 +107,4 @@ def plot_losses(csv_path: Path, png_path: Path, title: str = "") -> Path | None:
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(png_path, dpi=100)
-    plt.close(fig)
-    return png_path
+    return save_figure(fig, png_path)

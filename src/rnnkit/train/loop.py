@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import torch
 from torch import nn
@@ -44,7 +44,7 @@ class TrainConfig:
     weight_decay: float = 0.01  # AdamW decoupled weight decay (not on biases, norms, embeddings)
     beta2: float = 0.99  # AdamW second-moment decay
     warmup_steps: int = 50  # linear warmup
-    schedule: str = "cosine"  # cosine | constant | plateau
+    schedule: Literal["cosine", "constant", "plateau"] = "cosine"  # learning-rate schedule
     min_lr_ratio: float = 0.05  # cosine ends at lr * min_lr_ratio
     plateau_factor: float = 0.5  # plateau: lr *= factor after `plateau_patience` bad evals
     plateau_patience: int = 1
@@ -58,11 +58,13 @@ class TrainConfig:
     early_stop: int = 0  # stop after N evaluations without improvement (0: off)
     checkpoint_every: int = 0  # also checkpoint every N steps (0: at evaluations only)
     keep_checkpoints: int = 0  # keep the N newest step-numbered checkpoints besides last/best
-    on_nonfinite: str = "skip"  # skip | rollback: what a NaN/Inf loss or gradient triggers
+    on_nonfinite: Literal["skip", "rollback"] = "skip"  # what a NaN/Inf loss or gradient does
     rollback_lr_factor: float = 0.5  # rollback: learning rate multiplier after each rollback
     max_bad_steps: int = 20  # consecutive non-finite steps (or rollbacks) before giving up
     log_every: int = 20  # steps between log rows
     seed: int = 0
+
+    BUDGETS: ClassVar[tuple[str, ...]] = ("minutes", "steps", "epochs")  # one is the budget
 
     def validate(self) -> None:
         if not (self.minutes or self.steps or self.epochs):
@@ -221,6 +223,15 @@ class Trainer:
         self._stop = True
 
     def fit(self) -> dict:
+        """Train to the end of the budget (or an interrupt, or early stopping); returns the
+        summary. The log's TensorBoard writer is closed when it returns or raises."""
+        try:
+            return self._fit()
+        finally:
+            if self.log is not None:
+                self.log.close()
+
+    def _fit(self) -> dict:
         if not self._resumed:
             torch.manual_seed(self.cfg.seed)
         handler_installed = False
@@ -234,10 +245,9 @@ class Trainer:
                 signal.signal(signal.SIGINT, previous)
         if stopped == "interrupted":
             self.save("last")
-            summary = self._summary(stopped)
         else:
             self._eval_and_checkpoint(final=True)
-            summary = self._summary(stopped)
+        summary = self._summary(stopped)
         self._emit("end", summary)
         return summary
 

@@ -35,6 +35,15 @@ def new_run_dir(root: str | Path, name: str) -> Path:
     return path
 
 
+def _fresh(path: Path) -> Path:
+    """``path`` created for a new run; an existing run there is an error, not overwritten."""
+    if (path / "config.json").exists():
+        raise CheckpointError(f"{path}: already holds a run (config.json); resume it or choose "
+                              "another folder")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def write_json(path: Path, obj: Any) -> None:
     """Atomic JSON write."""
     tmp = path.with_name(f".{path.name}.tmp")
@@ -115,7 +124,8 @@ def finish_run(trainer, run: str | Path, title: str = "") -> dict:
 def train_in_run(model, task, train, resolved: dict, *, out: str | Path, name: str,
                  resume: str | Path | None = None,
                  artifacts: dict[str, Any] | None = None, callbacks=None,
-                 title: str = "", prepare=None) -> tuple[Path, dict]:
+                 title: str = "", prepare=None,
+                 run_dir: str | Path | None = None) -> tuple[Path, dict]:
     """What every task runner does once its data and model are known to be good: create the
     run folder (``config.json`` and each ``artifacts`` file, e.g. ``{"vocab.json": vocab}``,
     written with the object's ``save(path)``) or reopen ``resume``; train through the one
@@ -124,11 +134,12 @@ def train_in_run(model, task, train, resolved: dict, *, out: str | Path, name: s
 
     ``prepare(run)``, when given, runs first (also on a resume), e.g. to pretrain the model's
     encoder; when it returns a summary that says ``"stopped": "interrupted"``, the run stops
-    there as interrupted (a resume calls ``prepare`` again)."""
+    there as interrupted (a resume calls ``prepare`` again). ``run_dir``: write the new run
+    in exactly this folder instead of a fresh ``out/name-DATE-TIME``."""
     from .loop import Trainer
 
     if resume is None:
-        run = new_run_dir(out, name)
+        run = new_run_dir(out, name) if run_dir is None else _fresh(Path(run_dir))
         write_json(run / "config.json", resolved)
         for filename, obj in (artifacts or {}).items():
             obj.save(run / filename)

@@ -1,0 +1,202 @@
+"""The language model head: tokens in, next-token logits out.
+
+    tokens (B, T) -> embedding (or one-hot, as in the classic char-rnn) (B, T, E)
+                  -> recurrent encoder (B, T, H) -> dropout -> linear (B, T, V)
+
+Generation feeds the model's own prediction back as the next input through
+:mod:`rnnkit.decode`, one step at a time, carrying the state (no prefix recomputation).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ...config import derived, section
+from ...data.streams import StreamBatcher, eval_streams
+from ...data.vocab import Vocab
+from ...decode import generate, select_state
+from ...train.task import StepOutput, Task
+from ...train.tbptt import detach_state
+from ..common.encoder import EncoderConfig, build_encoder
+
+LN2 = math.log(2)
+
+
+@dataclass
+class LMConfig:
+    vocab_size: int = derived(0)  # V, set from the vocabulary
+    embed: int = 64  # E, embedding size; 0 feeds one-hot vectors (as in the seed's example)
+    encoder: EncoderConfig = section(EncoderConfig, prefix="")
+    embed_dropout: float = 0.0  # dropout on the embeddings
+    out_dropout: float = 0.1  # dropout on the encoder outputs before the projection
+    tie_weights: bool = False  # share embedding and output weights (needs embed == hidden)
+
+
+class LanguageModel(nn.Module):
+    """Next-token model over any recurrent encoder.
+
+    ``forward(tokens (B, T), state=None) -> (logits (B, T, V), state)``;
+    ``step(tokens (B,), state) -> (logits (B, V), state)`` is the decoder's step function.
+    """
+
+    def __init__(self, cfg: LMConfig):
+        super().__init__()
+        if cfg.vocab_size < 1:
+            raise ValueError(f"vocab_size must be >= 1, got {cfg.vocab_size}")
+        if cfg.encoder.bidirectional:
+            raise ValueError("a language model cannot be bidirectional: it would see the future")
+        self.cfg = cfg
+        V, E, H = cfg.vocab_size, cfg.embed, cfg.encoder.hidden
+        self.embedding = nn.Embedding(V, E) if E > 0 else None
+        self.encoder = build_encoder(cfg.encoder, E if E > 0 else V)
+        self.embed_dropout = nn.Dropout(cfg.embed_dropout)
+        self.out_dropout = nn.Dropout(cfg.out_dropout)
+        self.decoder = nn.Linear(H, V)
+        if cfg.tie_weights:
+            if E != H:
+                raise ValueError(f"tie_weights needs embed == hidden, got {E} and {H}")
+            self.decoder.weight = self.embedding.weight
+
+    def embed(self, tokens: Tensor) -> Tensor:
+        if self.embedding is None:
+            return F.one_hot(tokens, self.cfg.vocab_size).to(self.decoder.weight.dtype)
+        return self.embed_dropout(self.embedding(tokens))
+
+    def forward(self, tokens: Tensor, state=None) -> tuple[Tensor, object]:
+        out, state = self.encoder(self.embed(tokens), state)  # (B, T, H)
+        return self.decoder(self.out_dropout(out)), state  # (B, T, V)
+
+    def step(self, tokens: Tensor, state=None) -> tuple[Tensor, object]:
+        logits, state = self(tokens.unsqueeze(1), state)
+        return logits[:, 0], state
+
+
+def lm_metrics(nats_per_token: float, tokens: int, chars: int) -> dict:
+    """Loss in nats/token, perplexity, and bits per character (text length in characters)."""
+    total_nats = nats_per_token * tokens
+    return {
+        "loss": nats_per_token,
+        "ppl": math.exp(min(nats_per_token, 700.0)),
+        "bpc": total_nats / max(chars, 1) / LN2,
+        "tokens": tokens,
+    }
+
+
+# Training task ---------------------------------------------------------------------------------
+
+class LMTask(Task):
+    """Truncated-BPTT language modelling over B contiguous streams of a token sequence."""
+
+    items_name = "tokens"
+
+    def __init__(self, train_ids: Tensor, val_ids: Tensor, batch_size: int = 32,
+                 chunk_len: int = 128, stride: int | None = None, random_len: bool = False,
+                 seed: int = 0, eval_batch_size: int = 64, val_chars: int | None = None,
+                 eval_chunk_len: int = 256):
+        self.batcher = StreamBatcher(train_ids, batch_size, chunk_len, stride, random_len, seed)
+        self.val_ids = torch.as_tensor(val_ids, dtype=torch.long)
+        self.val_chars = val_chars if val_chars is not None else len(self.val_ids)
+        self.eval_batch_size, self.eval_chunk_len = eval_batch_size, eval_chunk_len
+        self.state = None  # carried hidden state, detached
+
+    def train_step(self, model: LanguageModel) -> StepOutput:
+        ch = next(self.batcher)
+        state = None if ch.reset else self.state
+        if ch.carry_at < ch.x.shape[1]:  # BPTT(k1 < k2): carry the state from step k1
+            head, carry = model(ch.x[:, : ch.carry_at], state)
+            tail, _ = model(ch.x[:, ch.carry_at :], carry)
+            logits = torch.cat([head, tail], 1)
+        else:
+            logits, carry = model(ch.x, state)
+        self.state = detach_state(carry)
+        scored = logits[:, ch.loss_from :]  # (B, n', V)
+        loss = F.cross_entropy(scored.reshape(-1, scored.shape[-1]),
+                               ch.y[:, ch.loss_from :].reshape(-1))
+        L = self.batcher.streams.shape[1]
+        return StepOutput(loss, scored.shape[0] * scored.shape[1], ch.lr_scale,
+                          ch.epoch + self.batcher.pos / L)
+
+    def evaluate(self, model: LanguageModel, max_items: int | None = None) -> dict:
+        return evaluate_lm(model, self.val_ids, self.val_chars, self.eval_batch_size,
+                           self.eval_chunk_len, max_items)
+
+    def state_dict(self) -> dict:
+        return {"batcher": self.batcher.state_dict(), "state": self.state}
+
+    def load_state_dict(self, d: dict) -> None:
+        self.batcher.load_state_dict(d["batcher"])
+        self.state = d["state"]
+
+
+@torch.no_grad()
+def evaluate_lm(model: LanguageModel, ids: Tensor, chars: int | None = None,
+                batch_size: int = 64, chunk_len: int = 256, max_tokens: int | None = None) -> dict:
+    """Loss (nats/token), perplexity and bits/char over every target in ``ids``, each scored
+    once with its full left context (B streams carried chunk to chunk, then the leftover
+    tokens continue the last stream). ``max_tokens`` scores only a prefix of each stream."""
+    was_training = model.training
+    model.eval()
+    x, y, tail_x, tail_y = eval_streams(ids, batch_size)
+    if max_tokens is not None:
+        keep = max(1, min(x.shape[1], max_tokens // x.shape[0]))
+        x, y, tail_x = x[:, :keep], y[:, :keep], None
+    total, count, state = _score(model, x, y, None, chunk_len)
+    if tail_x is not None and tail_x.numel() > 0:
+        state = select_state(state, torch.tensor([x.shape[0] - 1]))  # the last stream goes on
+        more, n, _ = _score(model, tail_x, tail_y, state, chunk_len)
+        total, count = total + more, count + n
+    model.train(was_training)
+    n_targets = max(ids.numel() - 1, 1)
+    scored_chars = (chars if chars is not None else n_targets) * count / n_targets
+    return lm_metrics(total / count, count, scored_chars)
+
+
+def _score(model, x: Tensor, y: Tensor, state, chunk_len: int) -> tuple[float, int, object]:
+    """Summed cross-entropy of targets y (B, L) given inputs x, carrying ``state`` across
+    chunks; returns (total nats, targets, final state)."""
+    total, count = 0.0, 0
+    for a in range(0, x.shape[1], chunk_len):
+        logits, state = model(x[:, a : a + chunk_len], state)
+        t = y[:, a : a + chunk_len]
+        total += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), t.reshape(-1),
+                                 reduction="sum").item()
+        count += t.numel()
+    return total, count, state
+
+
+# Sampling --------------------------------------------------------------------------------------
+
+def sample_text(model: LanguageModel, vocab: Vocab, prime: str = "", length: int = 500, *,
+                temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
+                greedy: bool = False, seed: int | None = None,
+                on_text: Callable[[str], None] | None = None) -> str:
+    """Generate ``length`` tokens after ``prime``, feeding each prediction back as input.
+
+    The prime is read once (one forward call) and its state carried; each new token costs one
+    step. ``on_text`` receives each token's text as it is produced (for streaming).
+    """
+    was_training = model.training
+    model.eval()
+    ids = vocab.encode(prime) if prime else []
+    if not ids:
+        ids = vocab.encode("\n") or [0]
+        ids = [i for i in ids if i != vocab.unk_id] or [len(vocab) - 1]
+    gen = torch.Generator().manual_seed(seed) if seed is not None else None
+    with torch.no_grad():
+        state = None
+        if len(ids) > 1:
+            _, state = model(torch.tensor([ids[:-1]]), state)
+        emit = None
+        if on_text is not None:
+            emit = lambda i, tok: on_text(vocab.decode([int(tok[0])]))  # noqa: E731
+        tokens, _ = generate(model.step, state, torch.tensor([ids[-1]]), length, greedy=greedy,
+                             temperature=temperature, top_k=top_k, top_p=top_p, generator=gen,
+                             on_token=emit)
+    model.train(was_training)
+    return vocab.decode(tokens[0].tolist())

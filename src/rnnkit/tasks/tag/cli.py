@@ -1,0 +1,42 @@
+"""The tagger's side of the command line: the report after ``rnnkit train tag``,
+``rnnkit predict RUN [FILE|-]`` and ``rnnkit eval RUN --data FILE``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ...cli.common import print_dev_report, show_report
+
+
+def after_train(args, loaded) -> int:
+    print_dev_report(loaded.run)
+    return 0
+
+
+def eval(args, loaded) -> int:  # noqa: A001 - the command's name
+    show_report(args, loaded.evaluate(args.data, args.encoding, args.batch_size))
+    return 0
+
+
+def predict(args, loaded, read_input) -> int:
+    """Print the tags of each sentence, space-separated, one sentence per line (``--words``:
+    ``word/TAG`` pairs). Input: one sentence per line (words split on whitespace), or a
+    CoNLL-U / ``--format columns`` file."""
+    from ...data.conllu import read_tagged
+
+    encoding = args.encoding or loaded.data.encoding
+    name = Path(args.input).name.lower().removesuffix(".gz")
+    fmt = args.format if args.format != "auto" else (
+        "conllu" if name.endswith(".conllu") else "lines")
+    if args.input == "-" or fmt == "lines":
+        sentences = [ln.split() for ln in read_input(encoding)]
+    else:
+        sentences = [s.words for s in read_tagged(args.input, fmt, None, loaded.data.word_col,
+                                                  encoding)]
+    for words, tags in zip(sentences, loaded.tag(sentences, args.batch_size)):
+        if args.words:
+            sys.stdout.write(" ".join(f"{w}/{t}" for w, t in zip(words, tags)) + "\n")
+        else:
+            sys.stdout.write(" ".join(tags) + "\n")
+    return 0
