@@ -2,7 +2,8 @@
 
 from .base import GatedCell, RecurrentCell, State
 from .gru import GRUCell
-from .lstm import LSTMCell, LSTMState
+from .lstm import LSTMCell
 from .rnn import RNNCell
+from .states import LSTMState
 
 __all__ = ["RecurrentCell", "GatedCell", "State", "RNNCell", "LSTMCell", "LSTMState", "GRUCell"]

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..kernels.gru import gru_sequence
 from .base import GatedCell
 
 
@@ -71,6 +72,4 @@ class GRUCell(GatedCell):
         return h, h
 
     def kernel(self):
-        from ..kernels.gru import gru_sequence
-
         return gru_sequence

@@ -8,14 +8,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..kernels.lstm import lstm_sequence
 from .base import GatedCell
+from .states import LSTMState
 
-
-class LSTMState(NamedTuple):
-    """LSTM state: hidden ``h`` and cell ``c``, in torch.nn's order."""
-
-    h: Tensor
-    c: Tensor
+__all__ = ["LSTMCell", "LSTMGates", "LSTMState"]
 
 
 class LSTMGates(NamedTuple):
@@ -84,6 +81,4 @@ class LSTMCell(GatedCell):
         return h, LSTMState(h, c)
 
     def kernel(self):
-        from ..kernels.lstm import lstm_sequence
-
         return lstm_sequence

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..kernels.rnn import rnn_sequence
 from .base import GatedCell
 
 _ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu}
@@ -63,6 +64,4 @@ class RNNCell(GatedCell):
         return h, h
 
     def kernel(self):
-        from ..kernels.rnn import rnn_sequence
-
         return rnn_sequence

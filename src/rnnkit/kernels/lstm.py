@@ -12,7 +12,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from ..cells.lstm import LSTMState
+from ..cells.states import LSTMState
 from . import native
 from .common import (
     const,

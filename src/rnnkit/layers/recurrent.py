@@ -29,6 +29,7 @@ from torch import Tensor, nn
 from ..cells.base import RecurrentCell
 from ..kernels.common import gather_last, map_state, stack_states, state_leaves
 from ..kernels.reference import reference_sequence
+from .torch_backend import torch_forward, torch_mode
 
 BACKENDS = ("auto", "kernel", "reference", "torch")
 _KEY = re.compile(r"^cells\.(\d+)\.([^.]+)$")
@@ -146,7 +147,7 @@ class Recurrent(nn.Module):
             return "reference"  # only the reference loop has per-step tensors to show
         has_kernel = all(getattr(c, "kernel", lambda: None)() is not None for c in self.cells)
         if self.backend == "auto":
-            mode = _torch_mode(self) if has_kernel else None
+            mode = torch_mode(self) if has_kernel else None
             if mode is not None and device.type == "cuda":
                 return "torch"
             if mode == "lstm" and not torch.is_grad_enabled():
@@ -159,7 +160,7 @@ class Recurrent(nn.Module):
                 f"backend='kernel' needs cells with a kernel; {type(self.cells[0]).__name__} has "
                 "none (use backend='reference' or 'auto')"
             )
-        if self.backend == "torch" and _torch_mode(self) is None:
+        if self.backend == "torch" and torch_mode(self) is None:
             raise ValueError(
                 "backend='torch' delegates to torch.nn and needs rnnkit's built-in RNNCell, "
                 f"LSTMCell or GRUCell; got {type(self.cells[0]).__name__}"
@@ -192,8 +193,6 @@ class Recurrent(nn.Module):
         states = self._split_state(state, B, x)
         backend = self.resolve_backend(x.device)
         if backend == "torch":
-            from .torch_backend import torch_forward
-
             output, final = torch_forward(self, x, state, lengths, states)
         else:
             output, final = self._forward_loop(x, states, lengths, backend)
@@ -315,24 +314,6 @@ def _reverse(seq: Tensor, index: Tensor | None) -> Tensor:
     if index is None:
         return seq.flip(0)
     return seq.gather(0, index.unsqueeze(2).expand_as(seq))
-
-
-def _torch_mode(layer) -> str | None:
-    from ..cells import GRUCell, LSTMCell, RNNCell
-
-    first = layer.cells[0]
-    kinds = {type(c) for c in layer.cells}
-    if len(kinds) != 1 or type(first) not in (RNNCell, LSTMCell, GRUCell):
-        return None
-    if any(c.bias != first.bias for c in layer.cells):
-        return None
-    if isinstance(first, LSTMCell):
-        return "lstm"
-    if isinstance(first, GRUCell):
-        return "gru"
-    if any(c.nonlinearity != first.nonlinearity for c in layer.cells):
-        return None
-    return "rnn_" + first.nonlinearity
 
 
 def _is_state(s) -> bool:

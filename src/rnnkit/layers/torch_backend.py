@@ -10,7 +10,8 @@ import torch
 from torch import Tensor
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from ..cells.lstm import LSTMState
+from ..cells import GRUCell, LSTMCell, RNNCell
+from ..cells.states import LSTMState
 from ..kernels.common import stack_states
 
 _FUNCS = {
@@ -21,10 +22,27 @@ _FUNCS = {
 }
 
 
-def torch_forward(layer, x: Tensor, state, lengths: Tensor | None, states: list):
-    from .recurrent import _torch_mode
+def torch_mode(layer) -> str | None:
+    """The torch.nn function a layer's cells map onto (``"lstm"``, ``"gru"``, ``"rnn_tanh"``,
+    ``"rnn_relu"``), or None when they cannot be delegated: cells that are not all one of
+    rnnkit's built-in kinds with one bias setting (and, for the RNN, one nonlinearity)."""
+    first = layer.cells[0]
+    kinds = {type(c) for c in layer.cells}
+    if len(kinds) != 1 or type(first) not in (RNNCell, LSTMCell, GRUCell):
+        return None
+    if any(c.bias != first.bias for c in layer.cells):
+        return None
+    if isinstance(first, LSTMCell):
+        return "lstm"
+    if isinstance(first, GRUCell):
+        return "gru"
+    if any(c.nonlinearity != first.nonlinearity for c in layer.cells):
+        return None
+    return "rnn_" + first.nonlinearity
 
-    mode = _torch_mode(layer)
+
+def torch_forward(layer, x: Tensor, state, lengths: Tensor | None, states: list):
+    mode = torch_mode(layer)
     fn = _FUNCS[mode]
     has_bias = layer.cells[0].bias
     params: list[Tensor] = []
