@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -36,52 +34,12 @@ from torch import Tensor, nn
 from ..layers.recurrent import Recurrent
 from ..train.watch import GradNormWatch  # noqa: F401  (re-exported)
 from .common import cell_names, eval_mode, find_recurrent
+from .flow import GradientFlow
+from .plots import plot_flow_over_training
 
 log = logging.getLogger(__name__)
 
 LossFn = Callable[[nn.Module], Tensor]
-
-
-@dataclass
-class GradientFlow:
-    """Per-step gradient measurements of one batch; every table is (K, T), K = L * D cells."""
-
-    names: list[str]  # cell names: layer0, layer0_reverse, layer1...
-    grad_h: Tensor  # ||dL/dh_t|| over the (B, H) tensor
-    grad_state: dict[str, Tensor] = field(default_factory=dict)  # e.g. {"c": ||dL/dc_t||}
-    jacobian: Tensor | None = None  # RMS singular value of dh_{T-1}/dh_t (None: not sampled)
-    loss: float = math.nan
-
-    @property
-    def steps(self) -> int:
-        return self.grad_h.shape[1]
-
-    @staticmethod
-    def by_distance(table: Tensor) -> Tensor:
-        """A (K, T) table reordered so that column d is distance d = T-1-t from the last step."""
-        return table.flip(-1)
-
-    def ratio(self, distance: int, k: int = 0) -> float:
-        """``grad_h`` at ``distance`` steps before the end over ``grad_h`` at the last step:
-        how much of the gradient survives that many steps back (cell ``k``)."""
-        g = self.by_distance(self.grad_h[k])
-        return float(g[distance] / g[0]) if g[0] > 0 else math.nan
-
-    def cell(self, k: int) -> GradientFlow:
-        """The measurements of cell ``k`` alone (tables of shape (1, T))."""
-        return GradientFlow([self.names[k]], self.grad_h[k : k + 1],
-                            {n: v[k : k + 1] for n, v in self.grad_state.items()},
-                            None if self.jacobian is None else self.jacobian[k : k + 1],
-                            self.loss)
-
-    def to_dict(self, digits: int = 4) -> dict:
-        """JSON-able, values rounded to ``digits`` significant digits."""
-        def r(t: Tensor | None):
-            return None if t is None else [[float(f"{v:.{digits}g}") for v in row]
-                                           for row in t.tolist()]
-        return {"names": self.names, "loss": self.loss, "grad_h": r(self.grad_h),
-                "grad_state": {k: r(v) for k, v in self.grad_state.items()},
-                "jacobian": r(self.jacobian)}
 
 
 def gradient_flow(model: nn.Module, loss_fn: LossFn, *, layer: str | Recurrent | None = None,
@@ -223,6 +181,4 @@ class GradientFlowCallback:
             if not self.records or self.records[-1][0] != step:
                 self.measure(step)
             if self.run_dir is not None:
-                from .plots import plot_flow_over_training
-
                 plot_flow_over_training(self.records, self.run_dir / "gradient_flow.png")

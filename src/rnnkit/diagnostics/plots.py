@@ -8,8 +8,8 @@ from pathlib import Path
 
 from torch import Tensor
 
+from .flow import GradientFlow
 from .gates import GateStats
-from .gradients import GradientFlow
 
 log = logging.getLogger(__name__)
 
