@@ -1,4 +1,9 @@
-"""PNG plots of the diagnostics (matplotlib, Agg backend: no display needed)."""
+"""PNG plots of the diagnostics.
+
+Each plot is drawn on its own :class:`matplotlib.figure.Figure` from :mod:`rnnkit.plotting`, never
+through ``pyplot``: no display is needed, and the session's backend and open figures are left
+alone. Without matplotlib a plot function logs one warning and returns None.
+"""
 
 from __future__ import annotations
 
@@ -8,21 +13,13 @@ from pathlib import Path
 
 from torch import Tensor
 
+from ..plotting import new_figure, save_figure
 from .flow import GradientFlow
 from .gates import GateStats
 
 log = logging.getLogger(__name__)
 
 Curve = tuple[str, GradientFlow, dict]  # (label, measurement, matplotlib line options)
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _decay(table: Tensor, normalize: bool) -> list[float]:
@@ -34,18 +31,20 @@ def _decay(table: Tensor, normalize: bool) -> list[float]:
 
 def plot_gradient_decay(panels: dict[str, Sequence[Curve]], path: str | Path, *,
                         title: str = "", normalize: bool = True, k: int = 0,
-                        jacobian: bool = True) -> Path:
+                        jacobian: bool = True) -> Path | None:
     """One column per panel (e.g. one per sequence length): ||dL/dh_t|| against the distance
     T-1-t on a log scale, each curve a (label, GradientFlow, line options) triple, cell ``k``
     (default: the first layer). With ``normalize`` each curve is divided by its value at
     distance 0 (the fraction of the last step's gradient that reaches t). With ``jacobian`` and
     probes measured, a second row shows the Jacobian's RMS singular value against distance.
+    Returns the PNG's path (None without matplotlib).
     """
-    plt = _pyplot()
     has_jac = jacobian and any(c[1].jacobian is not None for cs in panels.values() for c in cs)
     rows, cols = (2 if has_jac else 1), max(1, len(panels))
-    fig, axes = plt.subplots(rows, cols, figsize=(max(6.4, 4.6 * cols), 3.6 * rows),
-                             squeeze=False)
+    fig = new_figure((max(6.4, 4.6 * cols), 3.6 * rows), "gradient-decay plot")
+    if fig is None:
+        return None
+    axes = fig.subplots(rows, cols, squeeze=False)
     for j, (name, curves) in enumerate(panels.items()):
         ax = axes[0][j]
         for label, flow, opts in curves:
@@ -67,30 +66,39 @@ def plot_gradient_decay(panels: dict[str, Sequence[Curve]], path: str | Path, *,
             ax.grid(alpha=0.3, which="both")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)
+
+
+def _viridis(n: int) -> list:
+    """``n`` colours of the viridis map, early (dark blue) to late (yellow); Nones without
+    matplotlib (then nothing is drawn)."""
+    try:
+        from matplotlib import colormaps
+    except ImportError:
+        return [None] * n
+    cmap = colormaps["viridis"]
+    return [cmap(i / max(n - 1, 1)) for i in range(n)]
 
 
 def plot_flow_over_training(records: Sequence[tuple[int, GradientFlow]], path: str | Path,
-                            k: int = 0) -> Path:
+                            k: int = 0) -> Path | None:
     """Gradient decay curves measured during training, coloured from early to late."""
-    plt = _pyplot()
-    n = max(len(records) - 1, 1)
-    cmap = plt.get_cmap("viridis")
-    curves = [(f"step {s}", f, {"color": cmap(i / n), "lw": 1.2})
-              for i, (s, f) in enumerate(records)]
+    colors = _viridis(len(records))
+    curves = [(f"step {s}", f, {"color": color, "lw": 1.2})
+              for (s, f), color in zip(records, colors)]
     return plot_gradient_decay({"gradient flow during training": curves}, path, k=k)
 
 
-def plot_gate_stats(stats: GateStats, path: str | Path, *, k: int = 0, title: str = "") -> Path:
+def plot_gate_stats(stats: GateStats, path: str | Path, *, k: int = 0,
+                    title: str = "") -> Path | None:
     """Three panels for cell ``k``: per-unit saturation scatter (fraction of time < 0.1 against
     fraction > 0.9, one point per unit and gate), saturated fractions per gate, and the mean of
-    each gate (the forget / update gate first among them) per time step."""
-    plt = _pyplot()
-    fig, (a, b, c) = plt.subplots(1, 3, figsize=(15, 4.2))
+    each gate (the forget / update gate first among them) per time step. Returns the PNG's
+    path (None without matplotlib)."""
+    fig = new_figure((15, 4.2), "gate-statistics plot")
+    if fig is None:
+        return None
+    a, b, c = fig.subplots(1, 3)
     for j, lab in enumerate(stats.labels):
         a.scatter(stats.unit_low[j, k].tolist(), stats.unit_high[j, k].tolist(), s=10,
                   alpha=0.6, label=lab, color=f"C{j}")
@@ -117,8 +125,4 @@ def plot_gate_stats(stats: GateStats, path: str | Path, *, k: int = 0, title: st
     for ax in (a, b, c):
         ax.grid(alpha=0.3)
     fig.suptitle(title or f"gate statistics ({stats.names[k]})")
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)
