@@ -3,12 +3,17 @@ probabilities are averaged with the recurrent model's, ``(1 - w) p_rnn + w p_ngr
 weight ``w`` chosen on the validation texts by log-loss (``ngram.weight = -1``).
 
 >>> import torch
->>> p_rnn, p_ngram = torch.tensor([[0.9, 0.1], [0.6, 0.4]]), torch.tensor([[0.5, 0.5], [0.0, 1.0]])
+>>> p_rnn = torch.tensor([[0.9, 0.1], [0.6, 0.4]])
+>>> p_ngram = torch.tensor([[0.5, 0.5], [0.0, 1.0]])
 >>> combine(p_rnn, p_ngram, 0.5)
 tensor([[0.7000, 0.3000],
         [0.3000, 0.7000]])
->>> choose_ngram_weight(p_rnn, p_ngram, [0, 1])  # the second text is class 1: trust the n-grams
-0.45
+
+The log-loss of gold labels [0, 1] is lowest near w = 0.79 (from d/dw log(0.9 - 0.4w) +
+log(0.4 + 0.6w) = 0); the grid's nearest weight is chosen:
+
+>>> choose_ngram_weight(p_rnn, p_ngram, [0, 1])
+0.8
 """
 
 from __future__ import annotations
