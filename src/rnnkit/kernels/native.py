@@ -4,7 +4,8 @@ The Python kernels in :mod:`.lstm` and :mod:`.gru` issue about a dozen PyTorch c
 at mid-size shapes that per-step cost is a fifth of the training time. ``native.cpp`` runs the
 same time loop in C++: one packed matrix product (through the BLAS that PyTorch links) and one
 fused elementwise pass per step. It has no PyTorch headers, so the system C++ compiler builds it
-in about a second, once per machine, into ``$RNNKIT_CACHE`` (default ``~/.cache/rnnkit``);
+in about a second, once per machine, into ``$RNNKIT_CACHE`` (default ``~/.cache/rnnkit``;
+:mod:`.native_build` holds the compiler command, the cache key and the ctypes signatures);
 ctypes loads it.
 
 When there is no compiler, PyTorch was built without MKL, the tensors are not float32 on a CPU,
@@ -17,11 +18,8 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import hashlib
 import os
 import platform
-import shlex
-import shutil
 import subprocess
 import tempfile
 import threading
@@ -39,10 +37,12 @@ from .common import (
     weight_grads,
 )
 
-_SOURCE = Path(__file__).with_name("native.cpp")
-_FLAGS = ["-O3", "-march=native", "-fopenmp", "-fPIC", "-shared"]
-_BLAS = ("cblas_sgemm_pack_get_size", "cblas_sgemm_pack", "cblas_sgemm_compute")
-_ABI = 5
+# The build's pieces keep their names from before they moved to native_build: _load calls
+# _compile through this module (tests patch native._compile); native._ABI, _cpu_id still work.
+from .native_build import ABI as _ABI  # noqa: F401
+from .native_build import bind, blas_functions, cache_dir, find_compiler, library_name
+from .native_build import compile_library as _compile
+from .native_build import cpu_id as _cpu_id  # noqa: F401
 
 _lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
@@ -51,74 +51,17 @@ _tried = False
 _enabled = True
 
 
-def _cache_dir() -> Path:
-    root = os.environ.get("RNNKIT_CACHE")
-    if root:
-        return Path(root)
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rnnkit"
-
-
-_CPU_KEYS = ("model name", "flags", "Features", "CPU implementer", "CPU part")
-
-
-def _cpu_id(path: str = "/proc/cpuinfo") -> str:
-    """What ``-march=native`` depends on (the first CPU's model and feature flags): a cache
-    shared between machines must not mix them. Virtual machines often report one model name
-    with different flags, so the flags are part of the key, not only the first line found."""
-    found = []
-    try:
-        with open(path) as f:
-            for line in f:
-                if not line.strip() and found:
-                    break  # the end of the first processor's block
-                if line.split(":", 1)[0].strip() in _CPU_KEYS:
-                    found.append(line)
-    except OSError:
-        pass
-    return "".join(found) or platform.processor() or platform.machine()
-
-
-def _torch_blas() -> ctypes.CDLL:
-    lib = Path(torch.__file__).parent / "lib" / "libtorch_cpu.so"
-    if not lib.exists():
-        raise OSError(f"{lib} not found (this build of PyTorch has no libtorch_cpu.so)")
-    return ctypes.CDLL(str(lib))
-
-
-def _compile(compiler: str, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
-    os.close(fd)
-    try:
-        cmd = [*shlex.split(compiler), *_FLAGS, "-o", tmp, str(_SOURCE)]  # CXX="ccache g++"
-        res = subprocess.run(cmd, capture_output=True, text=True)
-        if res.returncode != 0:
-            raise OSError(f"{' '.join(cmd)} failed:\n{res.stderr.strip()[-2000:]}")
-        os.replace(tmp, target)  # atomic: other processes see the whole file or none
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def _load() -> ctypes.CDLL:
+    """Build the library into the cache unless it is there (into the temporary directory
+    when the cache cannot be written), then load it; OSError saying why it cannot be used."""
     if os.environ.get("RNNKIT_NATIVE", "1") == "0":
         raise OSError("disabled by RNNKIT_NATIVE=0")
     if platform.system() != "Linux":
         raise OSError(f"native kernels are built on Linux only (this is {platform.system()})")
-    blas = _torch_blas()
-    try:
-        fns = [ctypes.cast(getattr(blas, name), ctypes.c_void_p).value for name in _BLAS]
-    except AttributeError as e:
-        raise OSError(f"PyTorch's library does not export MKL's packed sgemm ({e})") from None
-    compiler = os.environ.get("CXX") or shutil.which("g++") or shutil.which("c++")
-    if compiler is None:
-        raise OSError("no C++ compiler found (set CXX, or install g++)")
-    key = hashlib.sha256()
-    for part in (_SOURCE.read_bytes(), " ".join(_FLAGS).encode(), compiler.encode(),
-                 _cpu_id().encode(), torch.__version__.encode()):
-        key.update(part)
-    name = f"native-{key.hexdigest()[:16]}.so"
-    target = _cache_dir() / name
+    blas = blas_functions()
+    compiler = find_compiler()
+    name = library_name(compiler)
+    target = cache_dir() / name
     if not target.exists():
         try:
             _compile(compiler, target)
@@ -128,26 +71,7 @@ def _load() -> ctypes.CDLL:
             target = Path(tempfile.gettempdir()) / f"rnnkit-{os.getuid()}" / name
             if not target.exists():
                 _compile(compiler, target)
-    lib = ctypes.CDLL(str(target))
-    if lib.rnnkit_abi_version() != _ABI:
-        raise OSError(f"{target} has the wrong ABI version")
-    lib.rnnkit_set_blas(*(ctypes.c_void_p(f) for f in fns))
-    i, p = ctypes.c_int, ctypes.c_void_p
-    lib.rnnkit_packed_bytes.argtypes = [i, i, i]
-    lib.rnnkit_packed_bytes.restype = ctypes.c_long
-    lib.rnnkit_lstm_forward.argtypes = [i, i, i] + [p] * 8
-    lib.rnnkit_lstm_backward.argtypes = [i, i, i] + [p] * 12
-    lib.rnnkit_gru_forward.argtypes = [i, i, i] + [p] * 11
-    lib.rnnkit_gru_backward.argtypes = [i, i, i] + [p] * 12
-    lib.rnnkit_lstm_step.argtypes = [i, i] + [p] * 6
-    lib.rnnkit_lstm_step_back.argtypes = [i, i] + [p] * 7
-    lib.rnnkit_gru_step.argtypes = [i, i] + [p] * 8
-    lib.rnnkit_gru_step_back.argtypes = [i, i] + [p] * 9
-    lib.rnnkit_rnn_step.argtypes = [i, i, p, p, p, i]
-    lib.rnnkit_rnn_step_back.argtypes = [i, i, p, p, p, i]
-    lib.rnnkit_rnn_forward.argtypes = [i, i, i, p, p, p, p, i, p]
-    lib.rnnkit_rnn_backward.argtypes = [i, i, i, p, p, p, p, p, p, i, p]
-    return lib
+    return bind(target, blas)
 
 
 def library() -> ctypes.CDLL | None:
