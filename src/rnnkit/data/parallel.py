@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from .errors import DataError
 from .lines import read_lines, read_text_file
 from .tokens import TokenVocab, tokenize
-from .vocab import UNK, _token_list
+from .vocab.base import UNK, _token_list
 
 __all__ = ["Pair", "Seq2SeqVocab", "read_parallel", "read_parallel_table"]
 

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from rnnkit.data.errors import DataError
-from rnnkit.data.vocab import UNK, BPEVocab, Vocab, _token_list
+from rnnkit.data.vocab.base import UNK, Vocab, _token_list
+from rnnkit.data.vocab.bpe import BPEVocab
 
 __all__ = ["TOKENIZERS", "LabelVocab", "TokenVocab", "build_text_vocab", "tokenize"]
 
