@@ -166,6 +166,92 @@ def generate(
     return torch.stack(produced, dim=1), state  # (B, n)
 
 
+def _check_beam(first: Tensor, max_new: int, beam_size: int, n_best: int) -> None:
+    _check_first(first)
+    if beam_size < 1:
+        raise ValueError(f"beam_size must be >= 1, got {beam_size}")
+    if not 1 <= n_best <= beam_size:
+        raise ValueError(f"n_best must satisfy 1 <= n_best <= beam_size={beam_size}, got {n_best}")
+    if max_new < 0:
+        raise ValueError(f"max_new must be >= 0, got {max_new}")
+
+
+class _Finished:
+    """Beam search's finished hypotheses per row, their scores and the stopping rule."""
+
+    def __init__(self, rows: int, beam_size: int, length_penalty: float):
+        self.hyps: list[list[tuple[list[int], float]]] = [[] for _ in range(rows)]
+        self.done = [False] * rows
+        self.beam_size, self.length_penalty = beam_size, length_penalty
+
+    def score(self, total: float, length: int) -> float:
+        return total / length**self.length_penalty
+
+    def add(self, is_eos: Tensor, top_src: Tensor, top_totals: Tensor, history: Tensor,
+            eos_id: int, t: int) -> None:
+        """Keep the candidates ranked within the first ``beam_size`` that end in eos (rows
+        already done take no more)."""
+        for b, ranks in enumerate(is_eos[:, : self.beam_size].tolist()):
+            for r, ends in enumerate(ranks):
+                if ends and not self.done[b]:
+                    hyp = [*history[b, top_src[b, r]].tolist(), eos_id]
+                    self.hyps[b].append((hyp, self.score(top_totals[b, r].item(), t)))
+
+    def update_done(self, totals: Tensor, t: int) -> bool:
+        """Mark the rows whose ``beam_size`` best finished hypotheses all score at least as
+        well as the best live one (``totals`` (B, K), best first); True when all are done."""
+        best_live = (totals[:, 0] / t**self.length_penalty).tolist()
+        for b, hyps in enumerate(self.hyps):
+            fin = sorted(s for _, s in hyps)[::-1]
+            if len(fin) >= self.beam_size and fin[self.beam_size - 1] >= best_live[b]:
+                self.done[b] = True
+        return all(self.done)
+
+    def results(self, history: Tensor, totals: Tensor, k: int,
+                n_best: int) -> list[list[tuple[list[int], float]]]:
+        """The ``n_best`` best of each row; rows not done also rank their live hypotheses."""
+        results = []
+        for b, hyps in enumerate(self.hyps):
+            pool = list(hyps)
+            if not self.done[b]:
+                length = history.size(-1)
+                for j in range(k if length else 0):
+                    pool.append((history[b, j].tolist(), self.score(totals[b, j].item(), length)))
+            if not pool:
+                pool = [([], 0.0)]  # max_new == 0
+            pool.sort(key=lambda hs: hs[1], reverse=True)
+            results.append(pool[:n_best])
+        return results
+
+
+def _top_candidates(logits: Tensor, totals: Tensor, k: int,
+                    beam_size: int) -> tuple[Tensor, Tensor, Tensor]:
+    """The ``2 * beam_size`` best one-token extensions of each row's ``k`` live hypotheses
+    (``totals`` (B, K)) by total log-probability, best first: their totals, the hypothesis each
+    extends and its token, each (B, n_top)."""
+    rows, vocab = totals.size(0), logits.size(-1)
+    logp = logits.float().log_softmax(dim=-1).view(rows, k, vocab)
+    cand = (totals.unsqueeze(-1) + logp).view(rows, k * vocab)  # (B, K*V)
+    n_top = min(2 * beam_size, k * vocab)
+    top_totals, top_idx = cand.topk(n_top, dim=-1)  # (B, n_top), best first
+    return top_totals, top_idx // vocab, top_idx % vocab
+
+
+def _keep_live(is_eos: Tensor, k_new: int, top_totals: Tensor, top_src: Tensor,
+               top_tok: Tensor, history: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The ``k_new`` best candidates that do not end in eos: their totals, source hypotheses
+    and tokens (B, K'), and the token history (B, K', t) extended by them."""
+    live = is_eos.to(torch.uint8).sort(dim=-1, stable=True).indices[:, :k_new]  # (B, K')
+    src = top_src.gather(1, live)
+    tokens = top_tok.gather(1, live)  # (B, K')
+    t = history.size(-1) + 1
+    history = torch.cat(
+        [history.gather(1, src.unsqueeze(-1).expand(-1, -1, t - 1)), tokens.unsqueeze(-1)],
+        dim=-1,
+    )  # (B, K', t)
+    return top_totals.gather(1, live), src, tokens, history
+
+
 @torch.no_grad()
 def beam_search(
     step: Step,
@@ -202,20 +288,9 @@ def beam_search(
         For each of the B rows, a list of ``(tokens, score)``: ``tokens`` excludes ``first``
         and ends with ``eos_id`` if it was produced; sorted by score, descending.
     """
-    _check_first(first)
-    if beam_size < 1:
-        raise ValueError(f"beam_size must be >= 1, got {beam_size}")
-    if not 1 <= n_best <= beam_size:
-        raise ValueError(f"n_best must satisfy 1 <= n_best <= beam_size={beam_size}, got {n_best}")
-    if max_new < 0:
-        raise ValueError(f"max_new must be >= 0, got {max_new}")
+    _check_beam(first, max_new, beam_size, n_best)
     rows, device = first.size(0), first.device
-
-    def score(total: float, length: int) -> float:
-        return total / length**length_penalty
-
-    finished: list[list[tuple[list[int], float]]] = [[] for _ in range(rows)]
-    done = [False] * rows
+    finished = _Finished(rows, beam_size, length_penalty)
     tokens = first  # (B*K,) inputs of the live hypotheses
     totals = torch.zeros(rows, 1, device=device)  # (B, K) summed log-probabilities
     history = first.new_empty(rows, 1, 0)  # (B, K, t) produced tokens
@@ -223,56 +298,26 @@ def beam_search(
     for t in range(1, max_new + 1):
         logits, state = step(tokens, state)
         _check_logits(logits, rows * k)
-        vocab = logits.size(-1)
-        logp = logits.float().log_softmax(dim=-1).view(rows, k, vocab)
-        cand = (totals.unsqueeze(-1) + logp).view(rows, k * vocab)  # (B, K*V)
-        n_top = min(2 * beam_size, k * vocab)
-        top_totals, top_idx = cand.topk(n_top, dim=-1)  # (B, n_top), best first
-        top_src, top_tok = top_idx // vocab, top_idx % vocab
+        top_totals, top_src, top_tok = _top_candidates(logits, totals, k, beam_size)
+        n_top, n_all = top_tok.size(1), k * logits.size(-1)
         if eos_id is not None:
             is_eos = top_tok == eos_id
-            for b, ranks in enumerate(is_eos[:, :beam_size].tolist()):
-                for r, ends in enumerate(ranks):
-                    if ends and not done[b]:
-                        hyp = [*history[b, top_src[b, r]].tolist(), eos_id]
-                        finished[b].append((hyp, score(top_totals[b, r].item(), t)))
+            finished.add(is_eos, top_src, top_totals, history, eos_id, t)
             # Each live hypothesis has one eos candidate, so at least beam_size are not eos.
-            k_new = min(beam_size, k * vocab - (k if n_top == k * vocab else 0))
+            k_new = min(beam_size, n_all - (k if n_top == n_all else 0))
         else:
             is_eos = torch.zeros_like(top_tok, dtype=torch.bool)
             k_new = min(beam_size, n_top)
         if k_new == 0:
             break
-        live = is_eos.to(torch.uint8).sort(dim=-1, stable=True).indices[:, :k_new]  # (B, K')
-        src = top_src.gather(1, live)
-        tokens_2d = top_tok.gather(1, live)  # (B, K')
-        totals = top_totals.gather(1, live)
-        history = torch.cat(
-            [history.gather(1, src.unsqueeze(-1).expand(-1, -1, t - 1)), tokens_2d.unsqueeze(-1)],
-            dim=-1,
-        )  # (B, K', t)
+        totals, src, tokens_2d, history = _keep_live(is_eos, k_new, top_totals, top_src,
+                                                     top_tok, history)
         flat = (torch.arange(rows, device=device).unsqueeze(1) * k + src).view(-1)
         state = select_state(state, flat, batch_dim)
         tokens, k = tokens_2d.view(-1), k_new
-        best_live = (totals[:, 0] / t**length_penalty).tolist()
-        for b in range(rows):
-            fin = sorted(s for _, s in finished[b])[::-1]
-            if len(fin) >= beam_size and fin[beam_size - 1] >= best_live[b]:
-                done[b] = True
-        if all(done):
+        if finished.update_done(totals, t):
             break
-    results = []
-    for b in range(rows):
-        pool = list(finished[b])
-        if not done[b]:
-            length = history.size(-1)
-            for j in range(k if length else 0):
-                pool.append((history[b, j].tolist(), score(totals[b, j].item(), length)))
-        if not pool:
-            pool = [([], 0.0)]  # max_new == 0
-        pool.sort(key=lambda hs: hs[1], reverse=True)
-        results.append(pool[:n_best])
-    return results
+    return finished.results(history, totals, k, n_best)
 
 
 @torch.no_grad()
