@@ -20,11 +20,11 @@ __all__ = [
 ]
 
 
-def load(run, which: str = "best"):
+def load(run, which: str = "best", device: str = "auto"):
     """Any trained run folder (see :func:`rnnkit.tasks.registry.load`)."""
     from .tasks.registry import load as _load
 
-    return _load(run, which)
+    return _load(run, which, device)
 
 
 def fit(task, settings=None, **kwargs):

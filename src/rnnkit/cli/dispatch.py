@@ -4,10 +4,17 @@ hand it to the task's command-line side (``spec.cli.COMMAND(args, loaded, ...)``
 from __future__ import annotations
 
 from ..tasks import lifecycle, registry
+from ..train.device import DEVICE_HELP
 from .common import UserError
 
 # The commands a trained run can be given, in the order a hint suggests them.
 RUN_COMMANDS = ("sample", "translate", "forecast", "predict", "eval")
+
+
+def add_device(p) -> None:
+    """``--device`` of a command that runs a model."""
+    p.add_argument("--device", default="auto", help=f"where the model runs: {DEVICE_HELP} "
+                   "(default: auto)")
 
 
 def supporting(command: str) -> list[str]:
@@ -27,5 +34,6 @@ def run_command(command: str, args, *extra) -> int:
         listed = ", ".join(tasks[:-1]) + f" and {tasks[-1]}" if len(tasks) > 1 else tasks[0]
         raise UserError(f"{args.run}: a {spec.name!r} run; {command} works on {listed} "
                         f"runs{hint}")
-    loaded = lifecycle.load(spec, args.run, getattr(args, "checkpoint", "best"), saved)
+    loaded = lifecycle.load(spec, args.run, getattr(args, "checkpoint", "best"), saved,
+                            getattr(args, "device", "auto"))
     return int(fn(args, loaded, *extra) or 0)

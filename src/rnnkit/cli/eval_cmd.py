@@ -8,7 +8,7 @@ tokenised BLEU and sacreBLEU of its beam-search translations."""
 
 from __future__ import annotations
 
-from .dispatch import run_command
+from .dispatch import add_device, run_command
 
 
 def register(sub) -> None:
@@ -28,4 +28,5 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true",
                    help="classify/tag/forecast: print the report as JSON")
     p.add_argument("--checkpoint", choices=["best", "last"], default="best")
+    add_device(p)
     p.set_defaults(func=lambda args: run_command("eval", args))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .dispatch import run_command
+from .dispatch import add_device, run_command
 
 
 def register(sub) -> None:
@@ -21,4 +21,5 @@ def register(sub) -> None:
     p.add_argument("--plot", help="save a PNG of the first series and its forecast (and "
                    "interval) here")
     p.add_argument("--checkpoint", choices=["best", "last"], default="best")
+    add_device(p)
     p.set_defaults(func=lambda args: run_command("forecast", args))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 
-from .dispatch import run_command
+from .dispatch import add_device, run_command
 
 
 def register(sub) -> None:
@@ -41,6 +41,7 @@ def register(sub) -> None:
                    help="forecast: steps to forecast (default: the model's horizon)")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--checkpoint", choices=["best", "last"], default="best")
+    add_device(p)
     p.set_defaults(func=run)
 
 

@@ -5,7 +5,7 @@ are :class:`~rnnkit.tasks.common.sampling.SampleConfig`'s, as for every generati
 from __future__ import annotations
 
 from ..tasks.common.sampling import SampleConfig
-from .dispatch import run_command
+from .dispatch import add_device, run_command
 from .options import add_options, given
 
 
@@ -18,6 +18,7 @@ def register(sub) -> None:
                    help="tokens to generate (language model: 500; generator: at most, "
                    "before the end token; default from the training data)")
     p.add_argument("--checkpoint", choices=["best", "last"], default="best")
+    add_device(p)
     opts = add_options(p, SampleConfig(), titles={"options": "sampling"})
     g = p.add_argument_group("generator runs (rnnkit train generate)")
     g.add_argument("--condition", action="append", metavar="COND",

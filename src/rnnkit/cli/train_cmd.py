@@ -14,6 +14,8 @@ from __future__ import annotations
 import sys
 
 from ..tasks import lifecycle, registry
+from ..train.device import DEVICE_HELP
+from ..train.distributed import Distributed
 from ..train.run import read_config
 from .options import add_config_file, add_options, file_overrides, given
 from .progress import Progress, finished_run
@@ -35,6 +37,9 @@ def register(sub) -> None:
                          help="continue the run in this folder (under its saved settings)")
         run.add_argument("--threads", type=int, default=0,
                          help="torch threads (default: 0, all cores)")
+        run.add_argument("--device", default="auto",
+                         help=f"where to train: {DEVICE_HELP} (default: auto; a resumed run "
+                         "may move)")
         if spec.cli is not None and hasattr(spec.cli, "add_train_args"):
             spec.cli.add_train_args(run)
         p.set_defaults(func=run_train, spec=spec, options=opts)
@@ -64,26 +69,34 @@ def settings_of(args):
 def run_train(args) -> int:
     import torch
 
-    spec = args.spec
+    spec, dist = args.spec, Distributed.from_env()
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.resume:
         saved = read_config(args.resume)
         lifecycle.check_task(spec, args.resume, saved)
         settings = lifecycle.settings_from_saved(spec, saved, args.resume)
-        print(f"resuming the {spec.name} run in {args.resume}", file=sys.stderr)
+        what = f"resuming the {spec.name} run in {args.resume}"
     else:
         settings = settings_of(args)
         spec.finalize(settings)
-        print(f"training a {spec.describe(settings)}", file=sys.stderr)
+        what = f"training a {spec.describe(settings)}"
+    if dist.is_main:
+        procs = f" on {dist.world} processes" if dist.active else ""
+        print(what + procs, file=sys.stderr)
     t = settings.train
     progress = Progress(budget_s=t.minutes * 60 if t.minutes else None, steps=t.steps,
                         unit=spec.unit)
-    run = lifecycle.train(spec, settings, out=args.out, resume=args.resume,
-                          callbacks=[progress])
+    try:
+        run = lifecycle.train(spec, settings, out=args.out, resume=args.resume,
+                              callbacks=[progress], device=args.device, dist=dist)
+    finally:
+        dist.stop()
+    if not dist.is_main:
+        return 0
     if finished_run(run, spec.name) is None:
         return 130
     after = getattr(spec.cli, "after_train", None)
     if after is None:
         return 0
-    return int(after(args, lifecycle.load(spec, run)) or 0)
+    return int(after(args, lifecycle.load(spec, run, device=args.device)) or 0)

@@ -4,7 +4,7 @@ model (beam search, greedy, or sampled with the shared sampling options)."""
 from __future__ import annotations
 
 from ..tasks.common.sampling import SampleConfig
-from .dispatch import run_command
+from .dispatch import add_device, run_command
 from .options import add_options
 from .sample_cmd import sampling_of
 
@@ -33,6 +33,7 @@ def register(sub) -> None:
     p.add_argument("--encoding", default=None, help="input encoding (default: training's)")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--checkpoint", choices=["best", "last"], default="best")
+    add_device(p)
     opts = add_options(p, SampleConfig(), skip=("greedy",),
                        titles={"options": "sampling (--sample)"})
     p.set_defaults(func=lambda args: run_command("translate", args, sampling_of(args, opts)))

@@ -22,8 +22,10 @@ import torch
 
 from .._version import __version__
 from ..config import ConfigError, from_dict, merge, to_dict
+from ..train.device import resolve_device
+from ..train.distributed import Distributed
 from ..train.loop import TrainConfig
-from ..train.run import load_weights, read_config, train_in_run
+from ..train.run import load_weights, open_run, read_config, train_in_run
 from .spec import LoadedRun, TaskSpec
 
 log = logging.getLogger(__name__)
@@ -82,67 +84,97 @@ def make_settings(spec: TaskSpec, settings: Any = None,
     return out
 
 
-def _resolved(spec: TaskSpec, settings: Any, prepared, model) -> dict:
+def _resolved(spec: TaskSpec, settings: Any, prepared, model, extra: dict) -> dict:
     sizes = dict(prepared.sizes)
     sizes["parameters"] = sum(p.numel() for p in model.parameters())
     return {"task": spec.name, "rnnkit": __version__, "source": prepared.source,
-            **to_dict(settings), **prepared.info, "sizes": sizes}
+            **to_dict(settings), **prepared.info, **extra, "sizes": sizes}
+
+
+def _settings_for(spec, settings, overrides, resume):
+    if resume is None:
+        return None, make_settings(spec, settings, overrides)
+    resumed = Path(resume)
+    saved = read_config(resumed)
+    check_task(spec, resumed, saved)
+    return resumed, settings_from_saved(spec, saved, resumed)
 
 
 def train(spec: TaskSpec, settings: Any = None, *, out: str | Path = "runs",
           resume: str | Path | None = None,
           callbacks: list[Callable[[str, dict], None]] | None = None,
           overrides: Mapping[str, Any] | None = None,
-          run_dir: str | Path | None = None) -> Path:
+          run_dir: str | Path | None = None, device: str | torch.device | None = "auto",
+          dist: Distributed | None = None) -> Path:
     """Train a ``spec`` model and return its run folder.
 
     ``settings``: the root config (instance or nested dict; default: the task's defaults),
     ``overrides`` applied on top. ``resume``: continue that run folder under its own saved
-    settings (``settings`` and ``overrides`` are then ignored). ``run_dir``: the new run's
-    folder (default: a fresh ``out/NAME-DATE-TIME``)."""
-    if resume is not None:
-        resumed: Path | None = Path(resume)
-        saved = read_config(resumed)
-        check_task(spec, resumed, saved)
-        settings = settings_from_saved(spec, saved, resumed)
-    else:
-        resumed = None
-        settings = make_settings(spec, settings, overrides)
+    settings (``settings`` and ``overrides`` are then ignored; the device may differ from
+    the one it was trained on). ``run_dir``: the new run's folder (default: a fresh
+    ``out/NAME-DATE-TIME``). ``device``: ``auto`` (a GPU when there is one), ``cpu``,
+    ``cuda[:N]``. Under ``torchrun`` every process calls this (``dist``: default from the
+    environment); process 0 prepares the data and writes the run folder, the others read
+    its artifacts back, so every process holds the same vocabularies."""
+    dist = dist or Distributed.from_env()
+    dev = resolve_device(device, dist.local_rank)
+    dist.start(dev)
+    resumed, settings = _settings_for(spec, settings, overrides, resume)
     spec.finalize(settings)
     settings.train.validate()
-    torch.manual_seed(settings.train.seed)
-    prepared = spec.prepare(settings, resumed)
-    torch.manual_seed(settings.train.seed)
-    model = spec.build_model(settings)
-    if prepared.init_model is not None and resumed is None:
-        prepared.sizes.update(prepared.init_model(model) or {})
-    resolved = _resolved(spec, settings, prepared, model)
+    run = resumed
+    if dist.is_main or resumed is not None:
+        prepared, model = _prepare(spec, settings, resumed, dist)
+    if resumed is None:  # process 0 writes the new run folder; the others read it back
+        if dist.is_main:
+            extra = {"world_size": dist.world, "device": str(dev)}
+            resolved = _resolved(spec, settings, prepared, model, extra)
+            run = open_run(resolved, out=out, name=spec.name, artifacts=prepared.artifacts,
+                           run_dir=run_dir)
+        run = Path(dist.broadcast(None if run is None else str(run)))
+        if not dist.is_main:
+            prepared, model = _prepare(spec, settings, run, dist)
+    resolved = read_config(run) if resumed is not None or not dist.is_main else resolved
     before = None
     if prepared.before_training is not None:
-        def before(run: Path) -> dict | None:
-            return prepared.before_training(model, run, callbacks or [])
+        def before(folder: Path) -> dict | None:
+            return prepared.before_training(model, folder, callbacks or [])
 
-    # Only now that data and model are known to be good is anything written.
-    run, summary = train_in_run(model, prepared.task, settings.train, resolved, out=out,
-                                name=spec.name, resume=resume, artifacts=prepared.artifacts,
-                                callbacks=callbacks, title=prepared.title, prepare=before,
-                                run_dir=run_dir)
-    if summary["stopped"] != "interrupted" and spec.report is not None:
+    summary = train_in_run(model, prepared.task, settings.train, resolved, run,
+                           resumed=resumed is not None, callbacks=callbacks,
+                           title=prepared.title, prepare=before, device=dev, dist=dist)
+    if summary["stopped"] != "interrupted" and spec.report is not None and dist.is_main:
         load_weights(model, run, "best")
         model.eval()
         spec.report(model, settings, prepared, run)
+    dist.barrier()
     return run
 
 
+def _prepare(spec: TaskSpec, settings: Any, run: Path | None, dist: Distributed):
+    """The task's data (artifacts read from ``run`` when given) and its seeded model."""
+    torch.manual_seed(settings.train.seed)
+    prepared = spec.prepare(settings, run)
+    check = getattr(prepared.task, "check_shard", None)
+    if check is not None:
+        check(dist.shard)  # a global batch the processes cannot share: say so before training
+    torch.manual_seed(settings.train.seed)
+    model = spec.build_model(settings)
+    if prepared.init_model is not None and run is None:
+        prepared.sizes.update(prepared.init_model(model) or {})
+    return prepared, model
+
+
 def load(spec: TaskSpec, run: str | Path, which: str = "best",
-         saved: dict | None = None) -> LoadedRun:
-    """A trained ``spec`` run: model (eval mode) with its best (or ``last``) weights, its
-    settings and artifacts."""
+         saved: dict | None = None, device: str | torch.device | None = "auto") -> LoadedRun:
+    """A trained ``spec`` run: model (eval mode, on ``device``) with its best (or ``last``)
+    weights, its settings and artifacts."""
     run = Path(run)
     saved = read_config(run) if saved is None else saved
     check_task(spec, run, saved)
     settings = settings_from_saved(spec, saved, run)
     model = spec.build_model(settings)
     load_weights(model, run, which)
+    model.to(resolve_device(device))
     model.eval()
     return spec.loaded.open(run, model, settings, saved)

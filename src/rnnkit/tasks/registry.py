@@ -64,22 +64,24 @@ def of_run(run: str | Path) -> tuple[TaskSpec, dict]:
                           f"(the tasks are {', '.join(names())})") from None
 
 
-def load(run: str | Path, which: str = "best") -> LoadedRun:
-    """Any trained run folder: its model (eval mode, best or ``last`` weights), settings and
-    artifacts, with its task's predict / sample / translate / forecast / evaluate methods."""
+def load(run: str | Path, which: str = "best", device: str = "auto") -> LoadedRun:
+    """Any trained run folder: its model (eval mode, best or ``last`` weights, on ``device``:
+    ``auto`` is a GPU when there is one), settings and artifacts, with its task's predict /
+    sample / translate / forecast / evaluate methods."""
     spec, saved = of_run(run)
-    return lifecycle.load(spec, run, which, saved)
+    return lifecycle.load(spec, run, which, saved, device)
 
 
 def train(task: str | TaskSpec, settings: Any = None, *, out: str | Path = "runs",
           resume: str | Path | None = None,
           callbacks: list[Callable[[str, dict], None]] | None = None,
-          **overrides: Mapping[str, Any]) -> Path:
+          device: str = "auto", **overrides: Mapping[str, Any]) -> Path:
     """Train a model of ``task`` and return its run folder.
 
     ``settings``: the task's settings dataclass (or a nested dict; default: its defaults);
     section overrides as keywords, e.g. ``train("lm", data={"data": "input.txt"},
-    train={"steps": 100})``. ``resume``: continue that run folder."""
+    train={"steps": 100})``. ``resume``: continue that run folder. ``device``: ``auto`` (a GPU
+    when there is one), ``cpu``, ``cuda[:N]``."""
     spec = task if isinstance(task, TaskSpec) else get(task)
     return lifecycle.train(spec, settings, out=out, resume=resume, callbacks=callbacks,
-                           overrides=overrides or None)
+                           overrides=overrides or None, device=device)

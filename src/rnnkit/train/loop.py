@@ -1,8 +1,9 @@
 """The one training loop. Every task (language model, classifier, tagger, seq2seq, generator)
 trains through :class:`Trainer`; a task only supplies batches, a loss and an evaluation.
 
-Reads top to bottom: budgets -> learning rate -> task step -> finite check -> backward ->
-clipping -> optimizer step -> logging -> periodic evaluation and checkpoints -> final evaluation.
+Reads top to bottom: budgets -> learning rate -> task step (under autocast) -> backward ->
+clipping -> finite check -> optimizer step -> logging -> periodic evaluation and checkpoints
+-> final evaluation.
 
 Reliability: checkpoints hold everything an exact resume needs (weights, optimizer, every RNG
 state, data position, carried hidden state, schedule and early-stopping state) and are written
@@ -11,6 +12,12 @@ steps and ends with bitwise the same weights (with a step or epoch budget; a wal
 is by nature not replayable). Ctrl-C stops at the next step boundary and saves. A non-finite loss
 or gradient never reaches the weights: the step is skipped, or the run rolls back to its last
 good checkpoint with a lower learning rate.
+
+Devices and processes: the model is moved once to ``device`` and batches follow it
+(:mod:`rnnkit.train.device`); ``cfg.precision`` autocasts the forward pass
+(:mod:`rnnkit.train.precision`); under ``torchrun`` each process trains its share of every
+global batch through ``DistributedDataParallel`` and process 0 writes
+(:mod:`rnnkit.train.distributed`).
 """
 
 from __future__ import annotations
@@ -22,63 +29,26 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any
 
 import torch
 from torch import nn
 
+from . import state
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .device import device_of
+from .distributed import Distributed
 from .logs import MetricsLog
+from .precision import autocast, grad_scaler, resolve_precision
 from .schedule import lr_factor
 from .task import Task
+from .train_config import TrainConfig
 from .watch import GradNormWatch
 
+__all__ = ["Trainer", "TrainConfig", "TrainingError"]
+
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class TrainConfig:
-    lr: float = 3e-3  # peak learning rate (AdamW)
-    weight_decay: float = 0.01  # AdamW decoupled weight decay (not on biases, norms, embeddings)
-    beta2: float = 0.99  # AdamW second-moment decay
-    warmup_steps: int = 50  # linear warmup
-    schedule: Literal["cosine", "constant", "plateau"] = "cosine"  # learning-rate schedule
-    min_lr_ratio: float = 0.05  # cosine ends at lr * min_lr_ratio
-    plateau_factor: float = 0.5  # plateau: lr *= factor after `plateau_patience` bad evals
-    plateau_patience: int = 1
-    clip_norm: float = 1.0  # clip the global gradient norm (0: off)
-    clip_value: float = 0.0  # clip each gradient element to [-v, v] (0: off)
-    minutes: float | None = None  # wall-clock training budget
-    steps: int | None = None  # optimizer-step budget
-    epochs: float | None = None  # epoch budget
-    eval_every: int = 0  # evaluate every N steps (0: about 6 times over the budget)
-    eval_max_items: int | None = None  # cap interval evaluations (the final one is complete)
-    early_stop: int = 0  # stop after N evaluations without improvement (0: off)
-    checkpoint_every: int = 0  # also checkpoint every N steps (0: at evaluations only)
-    keep_checkpoints: int = 0  # keep the N newest step-numbered checkpoints besides last/best
-    on_nonfinite: Literal["skip", "rollback"] = "skip"  # what a NaN/Inf loss or gradient does
-    rollback_lr_factor: float = 0.5  # rollback: learning rate multiplier after each rollback
-    max_bad_steps: int = 20  # consecutive non-finite steps (or rollbacks) before giving up
-    log_every: int = 20  # steps between log rows
-    seed: int = 0
-
-    BUDGETS: ClassVar[tuple[str, ...]] = ("minutes", "steps", "epochs")  # one is the budget
-
-    def validate(self) -> None:
-        if not (self.minutes or self.steps or self.epochs):
-            raise ValueError("give a budget: minutes, steps or epochs")
-        if self.lr <= 0:
-            raise ValueError(f"lr must be > 0, got {self.lr}")
-        for name in ("minutes", "steps", "epochs"):
-            v = getattr(self, name)
-            if v is not None and v <= 0:
-                raise ValueError(f"{name} must be > 0, got {v}")
-        if self.on_nonfinite not in ("skip", "rollback"):
-            raise ValueError(f"on_nonfinite must be skip or rollback, got {self.on_nonfinite!r}")
-        if self.log_every < 1:
-            raise ValueError(f"log_every must be >= 1, got {self.log_every}")
 
 
 class TrainingError(RuntimeError):
@@ -102,20 +72,32 @@ class Trainer:
 
     ``meta`` (JSON-able: resolved config, vocabulary...) is stored in every checkpoint.
     ``callbacks`` receive ``(event, row)`` with event in {"log", "eval", "end"}; a
-    :class:`~rnnkit.train.watch.GradNormWatch` is always installed first.
+    :class:`~rnnkit.train.watch.GradNormWatch` is always installed first. ``device``: where
+    to train (default: where the model is). ``dist``: the process group (default: the one
+    ``torchrun`` describes in the environment, else a single process); only process 0 writes
+    into ``run_dir`` and calls the callbacks.
     """
 
     def __init__(self, model: nn.Module, task: Task, cfg: TrainConfig,
                  run_dir: str | Path | None = None, meta: dict | None = None,
-                 callbacks: list[Callable[[str, dict], None]] | None = None):
+                 callbacks: list[Callable[[str, dict], None]] | None = None,
+                 device: torch.device | str | None = None, dist: Distributed | None = None):
         cfg.validate()
-        self.model, self.task, self.cfg = model, task, cfg
+        self.dist = dist or Distributed.from_env()
+        self.device = torch.device(device) if device is not None else device_of(model)
+        self.precision = resolve_precision(cfg.precision, self.device)
+        self.model, self.task, self.cfg = model.to(self.device), task, cfg
+        self.dist.start(self.device)
+        self.task.shard = self.dist.shard
+        self.train_model = self.dist.wrap(self.model, self.device)
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.meta = meta or {}
+        main = self.dist.is_main
         # Every run watches its gradient norms and warns when they explode.
-        self.callbacks = [GradNormWatch(), *(callbacks or [])]
+        self.callbacks = [GradNormWatch(), *(callbacks or [])] if main else []
         self.opt = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr,
                                      betas=(0.9, cfg.beta2))
+        self.scaler = grad_scaler(self.precision, self.device)
         self.step = 0
         self.elapsed = 0.0  # training seconds, carried across resumes
         self.epoch = 0.0
@@ -128,7 +110,7 @@ class Trainer:
         self.final_metrics: dict = {}
         self._resumed = False
         self._stop = False
-        self.log = MetricsLog(self.run_dir / "log.csv") if self.run_dir else None
+        self.log = MetricsLog(self.run_dir / "log.csv") if self.run_dir and main else None
 
     # Budgets ---------------------------------------------------------------------------------
     def progress(self) -> float:
@@ -149,56 +131,43 @@ class Trainer:
 
     # Checkpoints -----------------------------------------------------------------------------
     def checkpoint_payload(self) -> dict[str, Any]:
-        return {
-            "model": self.model.state_dict(),
-            "optimizer": self.opt.state_dict(),
-            "trainer": {"step": self.step, "elapsed": self.elapsed, "epoch": self.epoch,
-                        "best": self.best, "bad_evals": self.bad_evals,
-                        "lr_scale": self.lr_scale, "skipped": self.skipped,
-                        "rollbacks": self.rollbacks,
-                        "last_eval_progress": self.last_eval_progress},
-            "task": self.task.state_dict(),
-            "rng": {"torch": torch.get_rng_state()},
-            "train_config": asdict(self.cfg),
-            "meta": self.meta,
-        }
+        return state.payload(self)
 
     def save(self, name: str) -> Path | None:
-        """Write checkpoint ``name`` atomically; never one with non-finite weights."""
+        """Write checkpoint ``name`` atomically; never one with non-finite weights. Every
+        process calls it (the state of every process is gathered); process 0 writes."""
         if self.run_dir is None:
             return None
         for p in self.model.parameters():
             if not torch.isfinite(p).all():
                 raise TrainingError("refusing to save a checkpoint with non-finite weights")
+        payload = self.checkpoint_payload()
         folder = self.run_dir / "checkpoints"
         path = folder / f"{name}.safetensors"
-        save_checkpoint(path, self.checkpoint_payload())
-        if name == "last" and self.cfg.keep_checkpoints > 0:
-            numbered = folder / f"step-{self.step:08d}.safetensors"
-            if not numbered.exists():
-                os.link(path, numbered)  # same bytes, no second write
-            for old in sorted(folder.glob("step-*.safetensors"))[: -self.cfg.keep_checkpoints]:
-                old.unlink()
+        if self.dist.is_main:
+            save_checkpoint(path, payload)
+            if name == "last" and self.cfg.keep_checkpoints > 0:
+                numbered = folder / f"step-{self.step:08d}.safetensors"
+                if not numbered.exists():
+                    os.link(path, numbered)  # same bytes, no second write
+                for old in sorted(folder.glob("step-*.safetensors"))[: -self.cfg.keep_checkpoints]:
+                    old.unlink()
+        self.dist.barrier()  # no process reads a checkpoint before it is whole
         return path
 
     def resume(self, path: str | Path) -> None:
-        """Restore everything from a checkpoint written by :meth:`save`."""
+        """Restore everything from a checkpoint written by :meth:`save` (on any device, by
+        any number of processes)."""
         ck = load_checkpoint(path)
-        for stale in Path(path).parent.glob(".*.tmp-*"):  # a save cut short by a kill
-            stale.unlink(missing_ok=True)
+        if self.dist.is_main:
+            for stale in Path(path).parent.glob(".*.tmp-*"):  # a save cut short by a kill
+                stale.unlink(missing_ok=True)
         try:
             self.model.load_state_dict(ck["model"])
-            self.opt.load_state_dict(ck["optimizer"])
+            self.opt.load_state_dict(ck["optimizer"])  # moves its state to the weights' device
         except (RuntimeError, ValueError, KeyError) as e:
             raise CheckpointError(f"{path}: checkpoint is from another model: {e}") from None
-        t = ck["trainer"]
-        self.step, self.elapsed, self.epoch = int(t["step"]), float(t["elapsed"]), t["epoch"]
-        self.best, self.bad_evals = float(t["best"]), int(t["bad_evals"])
-        self.lr_scale, self.skipped = float(t["lr_scale"]), int(t["skipped"])
-        self.rollbacks = int(t["rollbacks"])
-        self.last_eval_progress = float(t["last_eval_progress"])
-        self.task.load_state_dict(ck["task"])
-        torch.set_rng_state(ck["rng"]["torch"])
+        state.restore(self, ck)
         if self.log is not None:
             self.log.truncate_after(self.step)  # rows a killed run logged past this checkpoint
         self._resumed = True
@@ -212,11 +181,16 @@ class Trainer:
             cb(event, row)
 
     def evaluate(self, final: bool = False) -> dict:
-        self.model.eval()
-        with torch.no_grad():
-            metrics = self.task.evaluate(self.model, None if final else self.cfg.eval_max_items)
-        self.model.train()
-        return metrics
+        """Validation metrics: computed by process 0 on the whole validation set (covered
+        once), the same numbers on every process."""
+        metrics = None
+        if self.dist.is_main:
+            self.model.eval()
+            with torch.no_grad():
+                metrics = self.task.evaluate(self.model,
+                                             None if final else self.cfg.eval_max_items)
+            self.model.train()
+        return self.dist.broadcast(metrics)
 
     def request_stop(self) -> None:
         """Stop at the next step boundary, saving a checkpoint (what Ctrl-C does)."""
@@ -233,7 +207,8 @@ class Trainer:
 
     def _fit(self) -> dict:
         if not self._resumed:
-            torch.manual_seed(self.cfg.seed)
+            # Each process its own dropout masks; process 0 draws what a single process would.
+            torch.manual_seed(self.cfg.seed + 7919 * self.dist.rank)
         handler_installed = False
         if threading.current_thread() is threading.main_thread():
             previous = signal.signal(signal.SIGINT, lambda *_: self.request_stop())
@@ -257,45 +232,66 @@ class Trainer:
                 "rollbacks": self.rollbacks} | {f"final_{k}": v
                                                  for k, v in self.final_metrics.items()}
 
+    def _backward(self, out, params) -> tuple[bool, torch.Tensor | float]:
+        """Backward and clipping of one step; (finite, gradient norm). With many processes
+        every process runs backward (gradients are averaged across them, so a non-finite one
+        shows everywhere); the loss stands for its share of the global batch."""
+        c, loss = self.cfg, out.loss
+        if not self.dist.active and not bool(torch.isfinite(loss)):
+            return False, math.nan
+        if self.dist.active:
+            loss = loss * (out.share * self.dist.world)
+        (self.scaler.scale(loss) if self.scaler else loss).backward()
+        if self.scaler is not None:
+            self.scaler.unscale_(self.opt)
+        if c.clip_value > 0:
+            torch.nn.utils.clip_grad_value_(params, c.clip_value)
+        gnorm = torch.nn.utils.clip_grad_norm_(params, c.clip_norm if c.clip_norm > 0
+                                               else math.inf)
+        return bool(torch.isfinite(gnorm)), gnorm
+
     def _loop(self) -> str:
         c = self.cfg
         params = [p for g in self.opt.param_groups for p in g["params"]]
         window = _Window()
-        bad_in_row = 0
+        bad_in_row, stop = 0, 0.0
         while self.progress() < 1.0:
-            if self._stop:
+            if stop or (self._stop and not self.dist.active):
                 return "interrupted"
             t0 = time.perf_counter()
             lr = c.lr * self.lr_scale * lr_factor(
                 c.schedule, self.step, self.progress(), c.warmup_steps, c.min_lr_ratio)
-            out = self.task.train_step(self.model)
-            loss = out.loss
-            finite = bool(torch.isfinite(loss))
-            if finite:
-                loss.backward()
-                if c.clip_value > 0:
-                    torch.nn.utils.clip_grad_value_(params, c.clip_value)
-                gnorm = torch.nn.utils.clip_grad_norm_(
-                    params, c.clip_norm if c.clip_norm > 0 else math.inf)
-                finite = bool(torch.isfinite(gnorm))
+            with autocast(self.precision, self.device):
+                out = self.task.train_step(self.train_model)
+            finite, gnorm = self._backward(out, params)
+            if not finite and self.scaler is not None and bool(torch.isfinite(out.loss)):
+                self.scaler.update()  # fp16 overflow: the scaler lowers its scale and skips
+                self.opt.zero_grad(set_to_none=True)
+                continue
             if not finite:  # never let NaN/Inf reach the weights
                 self.opt.zero_grad(set_to_none=True)
                 bad_in_row += 1
                 if bad_in_row >= c.max_bad_steps:
                     raise TrainingError(f"{bad_in_row} non-finite losses or gradients in a row; "
                                         "stopping (lower --lr or raise clipping)")
-                self._on_nonfinite(loss)
+                self._on_nonfinite(out.loss)
                 continue
             bad_in_row = 0
             for g in self.opt.param_groups:
                 g["lr"] = lr * out.lr_scale
-            self.opt.step()
+            if self.scaler is not None:
+                self.scaler.step(self.opt)
+                self.scaler.update()
+            else:
+                self.opt.step()
             self.opt.zero_grad(set_to_none=True)
             self.step += 1
             self.epoch = out.epoch
-            dt = time.perf_counter() - t0
-            self.elapsed += dt
-            window.add(loss.item(), out.items, dt, float(gnorm),
+            # One all-reduce: every process adds the same time and sees any stop request.
+            dt, stop, items = self.dist.sum(time.perf_counter() - t0, float(self._stop),
+                                            out.items)
+            self.elapsed += dt / self.dist.world
+            window.add(out.loss.item(), int(items), dt / self.dist.world, float(gnorm),
                        c.clip_norm > 0 and float(gnorm) > c.clip_norm)
             if self.step % c.log_every == 0 or self.progress() >= 1.0:
                 self._emit("log", {"step": self.step, "epoch": round(self.epoch, 4),

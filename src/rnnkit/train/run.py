@@ -111,48 +111,52 @@ def load_weights(model, run: str | Path, which: str = "best") -> Path:
 
 
 def finish_run(trainer, run: str | Path, title: str = "") -> dict:
-    """Train to the end of the budget, then write ``summary.json`` and ``loss.png``."""
+    """Train to the end of the budget, then write ``summary.json`` and ``loss.png`` (process 0
+    of many)."""
     from .logs import plot_losses
 
     run = Path(run)
     summary = trainer.fit()
-    write_json(run / "summary.json", summary)
-    plot_losses(run / "log.csv", run / "loss.png", title=title)
+    if trainer.dist.is_main:
+        write_json(run / "summary.json", summary)
+        plot_losses(run / "log.csv", run / "loss.png", title=title)
     return summary
 
 
-def train_in_run(model, task, train, resolved: dict, *, out: str | Path, name: str,
-                 resume: str | Path | None = None,
-                 artifacts: dict[str, Any] | None = None, callbacks=None,
-                 title: str = "", prepare=None,
-                 run_dir: str | Path | None = None) -> tuple[Path, dict]:
-    """What every task runner does once its data and model are known to be good: create the
-    run folder (``config.json`` and each ``artifacts`` file, e.g. ``{"vocab.json": vocab}``,
-    written with the object's ``save(path)``) or reopen ``resume``; train through the one
-    :class:`~rnnkit.train.loop.Trainer` from the last checkpoint; write ``summary.json`` and
-    ``loss.png``. Returns ``(run folder, summary)``.
+def open_run(resolved: dict, *, out: str | Path, name: str,
+             artifacts: dict[str, Any] | None = None, run_dir: str | Path | None = None) -> Path:
+    """A new run folder (a fresh ``out/name-DATE-TIME``, or exactly ``run_dir``) holding
+    ``config.json`` and each ``artifacts`` file, e.g. ``{"vocab.json": vocab}``, written with
+    the object's ``save(path)``."""
+    run = new_run_dir(out, name) if run_dir is None else _fresh(Path(run_dir))
+    write_json(run / "config.json", resolved)
+    for filename, obj in (artifacts or {}).items():
+        obj.save(run / filename)
+    return run
+
+
+def train_in_run(model, task, train, resolved: dict, run: Path, *, resumed: bool,
+                 callbacks=None, title: str = "", prepare=None, device=None,
+                 dist=None) -> dict:
+    """Train ``model`` in the run folder ``run`` (made by :func:`open_run`, or resumed)
+    through the one :class:`~rnnkit.train.loop.Trainer`, from its last checkpoint when
+    ``resumed``; write ``summary.json`` and ``loss.png``. Returns the summary.
 
     ``prepare(run)``, when given, runs first (also on a resume), e.g. to pretrain the model's
     encoder; when it returns a summary that says ``"stopped": "interrupted"``, the run stops
-    there as interrupted (a resume calls ``prepare`` again). ``run_dir``: write the new run
-    in exactly this folder instead of a fresh ``out/name-DATE-TIME``."""
+    there as interrupted (a resume calls ``prepare`` again)."""
     from .loop import Trainer
 
-    if resume is None:
-        run = new_run_dir(out, name) if run_dir is None else _fresh(Path(run_dir))
-        write_json(run / "config.json", resolved)
-        for filename, obj in (artifacts or {}).items():
-            obj.save(run / filename)
-    else:
-        run = Path(resume)
     if prepare is not None:
         before = prepare(run)
         if before and before.get("stopped") == "interrupted":
             summary = {"step": 0, "elapsed": 0.0, "stopped": "interrupted"}
-            write_json(run / "summary.json", summary)
-            return run, summary
-    trainer = Trainer(model, task, train, run, meta={"config": resolved}, callbacks=callbacks)
-    if resume is not None:
+            if dist is None or dist.is_main:
+                write_json(run / "summary.json", summary)
+            return summary
+    trainer = Trainer(model, task, train, run, meta={"config": resolved}, callbacks=callbacks,
+                      device=device, dist=dist)
+    if resumed:
         resume_trainer(trainer, run)
     log.info("run folder %s", run)
-    return run, finish_run(trainer, run, title=title)
+    return finish_run(trainer, run, title=title)

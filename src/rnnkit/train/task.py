@@ -7,6 +7,8 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from .distributed import Shard
+
 
 @dataclass
 class StepOutput:
@@ -14,16 +16,22 @@ class StepOutput:
     items: int  # items processed (characters, tokens, sequences): for the items/s readout
     lr_scale: float = 1.0  # e.g. random-length BPTT windows
     epoch: float = 0.0  # epochs completed so far, fractional
+    # With many processes: the share of the global batch this process's loss stands for
+    # (its rows, or its examples; 0 for a batch too small to share); see distributed.Shard.
+    share: float = 1.0
 
 
 class Task:
     """A task drives one model: it owns the data, the per-step loss and the evaluation.
 
     Subclasses implement :meth:`train_step` and :meth:`evaluate`; :meth:`state_dict` holds
-    whatever an exact resume needs (data position, carried hidden state).
+    whatever an exact resume needs (data position, carried hidden state). Batches go to the
+    model's device (:func:`rnnkit.train.device.to_device`); with many processes, a step trains
+    on ``self.shard``'s share of the global batch (the Trainer sets it).
     """
 
     items_name = "items"
+    shard: Shard = Shard()
 
     def train_step(self, model: nn.Module) -> StepOutput:  # pragma: no cover - interface
         raise NotImplementedError

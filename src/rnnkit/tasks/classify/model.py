@@ -27,6 +27,7 @@ from torch import Tensor, nn
 
 from ...config import derived, section
 from ...data.batching import BucketBatcher, eval_batches
+from ...train.device import device_of, to_device
 from ...train.task import BatchedTask, StepOutput
 from ..common.encoder import EncoderConfig, build_encoder
 from ..common.metrics import classification_report
@@ -156,10 +157,11 @@ def predict_proba(model: Classifier, seqs: Sequence[Sequence[int]], batch_size: 
     token of each sequence (a model with char features needs them)."""
     was_training = model.training
     model.eval()
+    dev = device_of(model)
     out = torch.empty(len(seqs), model.cfg.num_classes)
     for idx in eval_batches([len(s) for s in seqs], batch_size):
         b = word_batch([seqs[i] for i in idx], None if chars is None else [chars[i] for i in idx])
-        out[idx] = torch.softmax(model(b).float(), dim=1)
+        out[idx] = torch.softmax(model(to_device(b, dev)).float(), dim=1).cpu()
     model.train(was_training)
     return out
 
@@ -196,14 +198,17 @@ class ClassifyTask(BatchedTask):
         self.eval_batch_size = eval_batch_size
 
     def train_step(self, model: Classifier) -> StepOutput:
-        idx = next(self.batcher)
+        batch = next(self.batcher)
+        idx = self.shard.split(batch)  # this process's examples of the global batch
         b = word_batch([self.train[i] for i in idx],
                        None if self.train_chars is None else [self.train_chars[i] for i in idx])
         b.words = word_dropout(b.words, self.word_dropout, self.unk_id or 0, self.gen)
-        logits = model(b)  # (B, C)
-        w = None if self.weights is None else self.weights.to(logits.dtype)
-        loss = F.cross_entropy(logits, self.train_labels[idx], weight=w)
-        return StepOutput(loss, len(idx), 1.0, self.batcher.epochs_done)
+        dev = device_of(model)
+        logits = model(to_device(b, dev))  # (B, C)
+        w = None if self.weights is None else self.weights.to(dev, logits.dtype)
+        loss = F.cross_entropy(logits, self.train_labels[idx].to(dev), weight=w)
+        return StepOutput(loss, len(idx), 1.0, self.batcher.epochs_done,
+                          share=self.shard.weight(len(batch)))
 
     def evaluate(self, model: Classifier, max_items: int | None = None) -> dict:
         n = len(self.dev) if max_items is None else min(len(self.dev), max_items)

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ...data.batching import BucketBatcher, eval_batches
+from ...train.device import device_of, to_device
 from ...train.task import BatchedTask, StepOutput
 from ..common.pooling import step_mask
 from ..common.words import WordBatch, word_batch, word_dropout
@@ -128,13 +129,15 @@ class SentenceLMTask(BatchedTask):
                    for lg, t in zip(logits, targets))
 
     def train_step(self, model: EncoderLM) -> StepOutput:
-        idx = next(self.batcher)
+        batch = next(self.batcher)
+        idx = self.shard.split(batch)
         b = word_batch([self.train[i] for i in idx],
                        None if self.train_chars is None else [self.train_chars[i] for i in idx])
         targets = lm_targets(b.words, b.lengths, self.classes, model.directions)
         b.words = word_dropout(b.words, self.word_dropout, self.unk_id, self.gen)
-        loss = self._loss(model, b, targets, "mean") / model.directions
-        return StepOutput(loss, int(b.lengths.sum()), 1.0, self.batcher.epochs_done)
+        loss = self._loss(model, to_device(b, device_of(model)), targets, "mean")
+        return StepOutput(loss / model.directions, int(b.lengths.sum()), 1.0,
+                          self.batcher.epochs_done, share=self.shard.weight(len(batch)))
 
     @torch.no_grad()
     def evaluate(self, model: EncoderLM, max_items: int | None = None) -> dict:
@@ -144,7 +147,7 @@ class SentenceLMTask(BatchedTask):
             b = word_batch([self.dev[i] for i in idx],
                            None if self.dev_chars is None else [self.dev_chars[i] for i in idx])
             targets = lm_targets(b.words, b.lengths, self.classes, model.directions)
-            total += self._loss(model, b, targets, "sum").item()
+            total += self._loss(model, to_device(b, device_of(model)), targets, "sum").item()
             count += sum(t.numel() for t in targets)
         metrics = lm_metrics(total / max(count, 1), count, count)
         del metrics["bpc"]  # tokens are words: no bits per character
@@ -167,7 +170,7 @@ def pretrain_in_run(head: nn.Module, task: SentenceLMTask, train, folder, num_ta
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    lm = EncoderLM(head, num_targets, dropout)
+    lm = EncoderLM(head, num_targets, dropout).to(device_of(head))
     tagged = [lambda ev, row, cb=cb: cb(ev, row | {"phase": "lm_pretrain"})
               for cb in (callbacks or [])]
     trainer = Trainer(lm, task, train, folder, meta={"phase": "lm_pretrain"}, callbacks=tagged)

@@ -27,6 +27,7 @@ from ...cells import LSTMState
 from ...config import derived, section
 from ...data.batching import BucketBatcher, eval_batches, pad
 from ...decode import beam_search, generate
+from ...train.device import device_of, to_device
 from ...train.task import StepOutput, Task
 from ..common.encoder import EncoderConfig, build_encoder
 
@@ -179,7 +180,9 @@ def generate_ids(model: Generator, condition: Tensor, bos_id: int, eos_id: int, 
     is decoded for the end token; a sequence that has not ended by then is cut)."""
     was_training = model.training
     model.eval()
-    first = torch.full((len(condition),), bos_id, dtype=torch.long)
+    dev = device_of(model)
+    condition = condition.to(dev)
+    first = torch.full((len(condition),), bos_id, dtype=torch.long, device=dev)
     tokens, _ = generate(model.step, model.start(condition), first, max_len + 1, greedy=greedy,
                          temperature=temperature, top_k=top_k, top_p=top_p, generator=generator,
                          eos_id=eos_id)
@@ -195,7 +198,9 @@ def beam_ids(model: Generator, condition: Tensor, bos_id: int, eos_id: int, max_
     ``n_best`` ``(ids without the end token, score)``, best first."""
     was_training = model.training
     model.eval()
-    first = torch.full((len(condition),), bos_id, dtype=torch.long)
+    dev = device_of(model)
+    condition = condition.to(dev)
+    first = torch.full((len(condition),), bos_id, dtype=torch.long, device=dev)
     out = beam_search(model.step, model.start(condition), first, max_len + 1,
                       beam_size=beam_size, eos_id=eos_id, length_penalty=length_penalty,
                       n_best=n_best)
@@ -231,12 +236,13 @@ def sequence_nll(model: Generator, conditions: Tensor, seqs: Sequence[Sequence[i
     was_training = model.training
     model.eval()
     out = torch.zeros(len(seqs))
+    dev = device_of(model)
     for idx in eval_batches([len(s) for s in seqs], batch_size):
-        x, y, lengths = teacher_batch([seqs[i] for i in idx], bos_id, eos_id)
-        logits = model(conditions[idx], x, lengths)
+        x, y, lengths = to_device(teacher_batch([seqs[i] for i in idx], bos_id, eos_id), dev)
+        logits = model(conditions[idx].to(dev), x, lengths)
         nll = F.cross_entropy(logits.transpose(1, 2).float(), y, ignore_index=IGNORE,
                               reduction="none")  # (B, T)
-        out[idx] = nll.sum(1)
+        out[idx] = nll.sum(1).cpu()
     model.train(was_training)
     return out
 
@@ -267,13 +273,16 @@ class GenerateTask(Task):
         self.max_len = max(len(s) for s in self.train_seqs)
 
     def train_step(self, model: Generator) -> StepOutput:
-        idx = next(self.batcher)
-        x, y, lengths = teacher_batch([self.train_seqs[i] for i in idx], self.bos_id,
-                                      self.eos_id)
-        logits = model(self.train_cond[idx], x, lengths)  # (B, T, V)
+        batch = next(self.batcher)
+        idx = self.shard.split(batch)
+        dev = device_of(model)
+        x, y, lengths = to_device(teacher_batch([self.train_seqs[i] for i in idx],
+                                                self.bos_id, self.eos_id), dev)
+        logits = model(self.train_cond[idx].to(dev), x, lengths)  # (B, T, V)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1),
                                ignore_index=IGNORE)
-        return StepOutput(loss, int(lengths.sum()), 1.0, self.batcher.epochs_done)
+        return StepOutput(loss, int(lengths.sum()), 1.0, self.batcher.epochs_done,
+                          share=self.shard.weight(len(batch)))
 
     def evaluate(self, model: Generator, max_items: int | None = None) -> dict:
         n = len(self.dev_seqs) if max_items is None else min(len(self.dev_seqs), max_items)

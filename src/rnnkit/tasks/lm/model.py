@@ -21,6 +21,7 @@ from ...config import derived, section
 from ...data.streams import StreamBatcher, eval_streams
 from ...data.vocab import Vocab
 from ...decode import generate, select_state
+from ...train.device import device_of, to_device
 from ...train.task import StepOutput, Task
 from ...train.tbptt import detach_state
 from ..common.encoder import EncoderConfig, build_encoder
@@ -107,31 +108,36 @@ class LMTask(Task):
 
     def train_step(self, model: LanguageModel) -> StepOutput:
         ch = next(self.batcher)
-        state = None if ch.reset else self.state
-        if ch.carry_at < ch.x.shape[1]:  # BPTT(k1 < k2): carry the state from step k1
-            head, carry = model(ch.x[:, : ch.carry_at], state)
-            tail, _ = model(ch.x[:, ch.carry_at :], carry)
+        dev = device_of(model)
+        x, y = to_device((self.shard.rows(ch.x), self.shard.rows(ch.y)), dev)  # (b, T): ours
+        state = None if ch.reset else to_device(self.state, dev)
+        if ch.carry_at < x.shape[1]:  # BPTT(k1 < k2): carry the state from step k1
+            head, carry = model(x[:, : ch.carry_at], state)
+            tail, _ = model(x[:, ch.carry_at :], carry)
             logits = torch.cat([head, tail], 1)
         else:
-            logits, carry = model(ch.x, state)
+            logits, carry = model(x, state)
         self.state = detach_state(carry)
         scored = logits[:, ch.loss_from :]  # (B, n', V)
         loss = F.cross_entropy(scored.reshape(-1, scored.shape[-1]),
-                               ch.y[:, ch.loss_from :].reshape(-1))
+                               y[:, ch.loss_from :].reshape(-1))
         L = self.batcher.streams.shape[1]
         return StepOutput(loss, scored.shape[0] * scored.shape[1], ch.lr_scale,
-                          ch.epoch + self.batcher.pos / L)
+                          ch.epoch + self.batcher.pos / L, share=1 / self.shard.world)
 
     def evaluate(self, model: LanguageModel, max_items: int | None = None) -> dict:
         return evaluate_lm(model, self.val_ids, self.val_chars, self.eval_batch_size,
                            self.eval_chunk_len, max_items)
 
     def state_dict(self) -> dict:
-        return {"batcher": self.batcher.state_dict(), "state": self.state}
+        # The carried state of every stream, whichever process owns it (all processes join
+        # the gather), so that a run resumes on any number of processes.
+        return {"batcher": self.batcher.state_dict(),
+                "state": self.shard.gather_rows(self.state, dim=1)}
 
     def load_state_dict(self, d: dict) -> None:
         self.batcher.load_state_dict(d["batcher"])
-        self.state = d["state"]
+        self.state = self.shard.rows(d["state"], dim=1)
 
 
 @torch.no_grad()
@@ -142,13 +148,14 @@ def evaluate_lm(model: LanguageModel, ids: Tensor, chars: int | None = None,
     tokens continue the last stream). ``max_tokens`` scores only a prefix of each stream."""
     was_training = model.training
     model.eval()
-    x, y, tail_x, tail_y = eval_streams(ids, batch_size)
+    x, y, tail_x, tail_y = to_device(eval_streams(ids, batch_size), device_of(model))
     if max_tokens is not None:
         keep = max(1, min(x.shape[1], max_tokens // x.shape[0]))
         x, y, tail_x = x[:, :keep], y[:, :keep], None
     total, count, state = _score(model, x, y, None, chunk_len)
     if tail_x is not None and tail_x.numel() > 0:
-        state = select_state(state, torch.tensor([x.shape[0] - 1]))  # the last stream goes on
+        last = torch.tensor([x.shape[0] - 1], device=x.device)
+        state = select_state(state, last)  # the last stream goes on
         more, n, _ = _score(model, tail_x, tail_y, state, chunk_len)
         total, count = total + more, count + n
     model.train(was_training)
@@ -188,14 +195,16 @@ def sample_text(model: LanguageModel, vocab: Vocab, prime: str = "", length: int
         ids = vocab.encode("\n") or [0]
         ids = [i for i in ids if i != vocab.unk_id] or [len(vocab) - 1]
     gen = torch.Generator().manual_seed(seed) if seed is not None else None
+    dev = device_of(model)
     with torch.no_grad():
         state = None
         if len(ids) > 1:
-            _, state = model(torch.tensor([ids[:-1]]), state)
+            _, state = model(torch.tensor([ids[:-1]], device=dev), state)
         emit = None
         if on_text is not None:
             emit = lambda i, tok: on_text(vocab.decode([int(tok[0])]))  # noqa: E731
-        tokens, _ = generate(model.step, state, torch.tensor([ids[-1]]), length, greedy=greedy,
+        tokens, _ = generate(model.step, state, torch.tensor([ids[-1]], device=dev), length,
+                             greedy=greedy,
                              temperature=temperature, top_k=top_k, top_p=top_p, generator=gen,
                              on_token=emit)
     model.train(was_training)

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ...config import section
+from ...train.device import device_of, to_device
 from ...train.task import StepOutput, Task
 from ..common.encoder import EncoderConfig, build_encoder
 
@@ -166,7 +167,9 @@ class LongLagTask(Task):
     def train_step(self, model: nn.Module) -> StepOutput:
         x, y = make_batch(self.cfg.task, self.cfg.batch_size, self.cfg.T, self.gen)
         self.drawn += 1
-        return StepOutput(longlag_loss(self.cfg.task, model(x), y), self.cfg.batch_size)
+        x, y = to_device((self.shard.rows(x), self.shard.rows(y)), device_of(model))
+        return StepOutput(longlag_loss(self.cfg.task, model(x), y), len(x),
+                          share=1 / self.shard.world)
 
     def held_batch(self, n: int = 64) -> tuple[Tensor, Tensor]:
         """The first ``n`` test sequences (for diagnostics)."""
@@ -178,8 +181,9 @@ class LongLagTask(Task):
         x, y = self.test
         n = len(x) if max_items is None else max(1, min(len(x), max_items))
         total, correct = 0.0, 0
+        dev = device_of(model)
         for a in range(0, n, 500):
-            out = model(x[a : min(n, a + 500)])
+            out = model(x[a : min(n, a + 500)].to(dev)).cpu()
             t = y[a : min(n, a + 500)]
             total += float(longlag_loss(self.cfg.task, out, t)) * len(t)
             if self.cfg.task == "copy":

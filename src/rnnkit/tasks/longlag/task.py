@@ -17,6 +17,7 @@ import torch
 
 from ...config import section
 from ...diagnostics.gradients import GradientFlow, gradient_flow
+from ...train.device import device_of, to_device
 from ...train.loop import TrainConfig
 from ...train.run import read_config, write_json
 from .. import lifecycle
@@ -44,7 +45,7 @@ class LongLagSettings:
 
 
 def _flow(model: LongLagModel, task: LongLagTask) -> GradientFlow:
-    x, y = task.held_batch(64)
+    x, y = to_device(task.held_batch(64), device_of(model))
     return gradient_flow(model, lambda m: longlag_loss(task.cfg.task, m(x), y),
                          jacobian_samples=2)
 

@@ -9,6 +9,7 @@ import torch
 
 from ...data.parallel import Seq2SeqVocab
 from ...plotting import new_figure, save_figure
+from ...train.device import device_of
 from .data import translate_ids
 from .model import Seq2Seq
 
@@ -19,8 +20,9 @@ def attention_matrix(tr_model: Seq2Seq, src_vocab: Seq2SeqVocab, tgt_vocab: Seq2
     """(source tokens, greedy output tokens, attention weights (T_out, S)) for one sentence."""
     ids = src_vocab.encode(text) or [0]
     out = translate_ids(tr_model, [ids], beam=1, max_len=max_len)[0]
-    y_in = torch.tensor([[tgt_vocab.bos_id, *out]])
-    _, attn = tr_model(torch.tensor([ids]), torch.tensor([len(ids)]), y_in,
+    dev = device_of(tr_model)
+    y_in = torch.tensor([[tgt_vocab.bos_id, *out]], device=dev)
+    _, attn = tr_model(torch.tensor([ids], device=dev), torch.tensor([len(ids)]), y_in,
                        return_attention=True)
     src_toks = [src_vocab.itos[i] for i in ids]
     tgt_toks = [tgt_vocab.itos[i] for i in out] + ["<eos>"]  # the step that ends (or stops)

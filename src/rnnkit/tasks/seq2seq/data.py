@@ -15,6 +15,7 @@ from ...config import renamed
 from ...data.batching import BucketBatcher, eval_batches, pad, split_indices
 from ...data.parallel import Pair, Seq2SeqVocab, read_parallel, read_parallel_table
 from ...data.tokens import TOKENIZERS
+from ...train.device import device_of, to_device
 from ...train.task import BatchedTask, StepOutput
 from .bleu import corpus_bleu
 from .model import Seq2Seq, sequence_loss, translate_batch
@@ -128,20 +129,24 @@ class Seq2SeqTask(BatchedTask):
         return x, x_len, y_in, y_out, y_len
 
     def train_step(self, model: Seq2Seq) -> StepOutput:
-        idx = next(self.batcher)
-        x, x_len, y_in, y_out, y_len = self.batch([self.train_src[i] for i in idx],
-                                                  [self.train_tgt[i] for i in idx])
+        batch = next(self.batcher)
+        idx = self.shard.split(batch)
+        x, x_len, y_in, y_out, y_len = to_device(
+            self.batch([self.train_src[i] for i in idx], [self.train_tgt[i] for i in idx]),
+            device_of(model))
         logits = model(x, x_len, y_in, self.teacher_forcing, self.gen)
         loss = sequence_loss(logits, y_out, y_len, self.label_smoothing)
-        return StepOutput(loss, int(y_len.sum()), 1.0, self.batcher.epochs_done)
+        return StepOutput(loss, int(y_len.sum()), 1.0, self.batcher.epochs_done,
+                          share=self.shard.weight(len(batch)))
 
     @torch.no_grad()
     def evaluate(self, model: Seq2Seq, max_items: int | None = None) -> dict:
         n = len(self.dev_src) if max_items is None else min(len(self.dev_src), max_items)
         total, count = 0.0, 0
+        dev = device_of(model)
         for idx in eval_batches([len(s) for s in self.dev_src[:n]], 128):
-            x, x_len, y_in, y_out, y_len = self.batch([self.dev_src[i] for i in idx],
-                                                      [self.dev_tgt[i] for i in idx])
+            x, x_len, y_in, y_out, y_len = to_device(
+                self.batch([self.dev_src[i] for i in idx], [self.dev_tgt[i] for i in idx]), dev)
             logits = model(x, x_len, y_in)
             k = int(y_len.sum())
             total += sequence_loss(logits, y_out, y_len).item() * k
@@ -170,7 +175,7 @@ def translate_ids(model: Seq2Seq, seqs: Sequence[Sequence[int]], beam: int = 1,
     out: list = [None] * len(seqs)
     try:
         for idx in eval_batches([len(s) for s in seqs], batch_size):
-            x, x_len = pad([seqs[i] for i in idx])
+            x, x_len = to_device(pad([seqs[i] for i in idx]), device_of(model))
             found = translate_batch(model, x, x_len, beam=beam, n_best=n_best,
                                     length_penalty=length_penalty, max_len=max_len, **sampling)
             for i, row in zip(idx, found):

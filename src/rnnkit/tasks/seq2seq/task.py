@@ -23,6 +23,7 @@ from ...data.batching import eval_batches, pad
 from ...data.errors import DataError
 from ...data.parallel import Seq2SeqVocab, read_parallel
 from ...data.vocab import Vocab
+from ...train.device import device_of, to_device
 from ...train.loop import TrainConfig
 from ...train.run import write_json
 from ..spec import LoadedRun, Prepared
@@ -181,10 +182,11 @@ class Translator(LoadedRun):
         tgt = encode_side(self.tgt_vocab, ref_texts)
         bos, eos = self.tgt_vocab.bos_id, self.tgt_vocab.eos_id
         total, count = 0.0, 0
+        dev = device_of(self.model)
         for idx in eval_batches([len(s) for s in src], batch_size):
-            x, x_len = pad([src[i] for i in idx])
-            y_in, _ = pad(with_bos([tgt[i] for i in idx], bos))
-            y_out, y_len = pad(with_eos([tgt[i] for i in idx], eos))
+            x, x_len = to_device(pad([src[i] for i in idx]), dev)
+            y_in = pad(with_bos([tgt[i] for i in idx], bos))[0].to(dev)
+            y_out, y_len = to_device(pad(with_eos([tgt[i] for i in idx], eos)), dev)
             k = int(y_len.sum())
             total += sequence_loss(self.model(x, x_len, y_in), y_out, y_len).item() * k
             count += k

@@ -31,6 +31,7 @@ from torch import Tensor, nn
 
 from ...config import derived, section
 from ...decode import rollout
+from ...train.device import device_of
 from ..common.encoder import EncoderConfig, build_encoder
 from ..common.pooling import last_outputs
 from .models import _Projection
@@ -265,9 +266,10 @@ def forecast(model: Forecaster, context: np.ndarray | Tensor, steps: int | None 
     """
     cfg = model.cfg
     X = cfg.num_covariates
+    dev = device_of(model)
     x = torch.as_tensor(np.asarray(context, dtype=np.float32))
     single = x.dim() == 2
-    x = x[None] if single else x
+    x = (x[None] if single else x).to(dev)
     steps = cfg.horizon if steps is None else steps
     fut = None
     if X:
@@ -275,7 +277,7 @@ def forecast(model: Forecaster, context: np.ndarray | Tensor, steps: int | None 
             raise ValueError(f"the forecaster needs the {X} covariates of the {steps} steps "
                              "it forecasts")
         fut = torch.as_tensor(np.asarray(future, dtype=np.float32))
-        fut = fut[None] if single else fut
+        fut = (fut[None] if single else fut).to(dev)
         if fut.size(1) < steps:
             raise ValueError(f"{steps} steps to forecast, but future covariates for "
                              f"{fut.size(1)}")
@@ -289,6 +291,7 @@ def forecast(model: Forecaster, context: np.ndarray | Tensor, steps: int | None 
             out = _point_rollout(model, x, steps, fut)
     finally:
         model.train(was_training)
+    out = out.cpu()
     return out[0] if single else out
 
 

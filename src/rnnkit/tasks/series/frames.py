@@ -20,6 +20,7 @@ from torch import Tensor, nn
 
 from ...config import derived, section
 from ...data.batching import BucketBatcher, eval_batches
+from ...train.device import device_of, to_device
 from ...train.task import StepOutput, Task
 from ..common.encoder import EncoderConfig, build_encoder
 from ..common.pooling import step_mask
@@ -75,7 +76,7 @@ def predict_frames(model: FrameTagger, seqs: Sequence[np.ndarray],
     out: list[list[int]] = [[] for _ in seqs]
     for idx in eval_batches([len(s) for s in seqs], batch_size):
         x, lengths = pad_series([seqs[i] for i in idx])
-        pred = model(x, lengths).argmax(2)  # (B, T)
+        pred = model(*to_device((x, lengths), device_of(model))).argmax(2).cpu()  # (B, T)
         for b, i in enumerate(idx):
             out[i] = pred[b, : int(lengths[b])].tolist()
     model.train(was_training)
@@ -100,16 +101,19 @@ class FrameTagTask(Task):
 
     def _loss(self, model: FrameTagger, xs, ys) -> tuple[Tensor, int]:
         x, lengths = pad_series(xs)
+        y = _pad_labels(ys, x.shape[1])
+        x, lengths, y = to_device((x, lengths, y), device_of(model))
         logits = model(x, lengths)  # (B, T, K)
         mask = step_mask(lengths, x.shape[1])  # (B, T)
-        y = _pad_labels(ys, x.shape[1])
         return F.cross_entropy(logits[mask], y[mask]), int(mask.sum())
 
     def train_step(self, model: FrameTagger) -> StepOutput:
-        idx = next(self.batcher)
+        batch = next(self.batcher)
+        idx = self.shard.split(batch)
         loss, n = self._loss(model, [self.train[i] for i in idx],
                              [self.train_labels[i] for i in idx])
-        return StepOutput(loss, n, 1.0, self.batcher.epochs_done)
+        return StepOutput(loss, n, 1.0, self.batcher.epochs_done,
+                          share=self.shard.weight(len(batch)))
 
     def evaluate(self, model: FrameTagger, max_items: int | None = None) -> dict:
         n = len(self.dev) if max_items is None else min(len(self.dev), max_items)

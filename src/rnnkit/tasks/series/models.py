@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 from ...config import derived, section
 from ...data.batching import BucketBatcher, eval_batches
+from ...train.device import device_of, to_device
 from ...train.task import StepOutput, Task
 from ..common.encoder import EncoderConfig, build_encoder
 from ..common.metrics import classification_report
@@ -101,8 +102,9 @@ def predict_series(model: nn.Module, seqs: Sequence[np.ndarray], batch_size: int
     was_training = model.training
     model.eval()
     out = torch.empty(len(seqs), model.cfg.num_outputs)
+    dev = device_of(model)
     for idx in eval_batches([len(s) for s in seqs], batch_size):
-        y = model(*pad_series([seqs[i] for i in idx])).float()
+        y = model(*to_device(pad_series([seqs[i] for i in idx]), dev)).float().cpu()
         out[idx] = torch.softmax(y, dim=1) if softmax else y
     model.train(was_training)
     return out
@@ -122,10 +124,13 @@ class SeriesClassifyTask(Task):
         self.batcher = BucketBatcher([len(s) for s in self.train], batch_size, seed)
 
     def train_step(self, model: SeriesClassifier) -> StepOutput:
-        idx = next(self.batcher)
-        logits = model(*pad_series([self.train[i] for i in idx]))  # (B, C)
-        loss = F.cross_entropy(logits, self.train_labels[idx])
-        return StepOutput(loss, len(idx), 1.0, self.batcher.epochs_done)
+        batch = next(self.batcher)
+        idx = self.shard.split(batch)
+        dev = device_of(model)
+        logits = model(*to_device(pad_series([self.train[i] for i in idx]), dev))  # (B, C)
+        loss = F.cross_entropy(logits, self.train_labels[idx].to(dev))
+        return StepOutput(loss, len(idx), 1.0, self.batcher.epochs_done,
+                          share=self.shard.weight(len(batch)))
 
     def evaluate(self, model: SeriesClassifier, max_items: int | None = None) -> dict:
         n = len(self.dev) if max_items is None else min(len(self.dev), max_items)
@@ -155,10 +160,12 @@ class SeriesRegressTask(SeriesClassifyTask):
         self.batcher = BucketBatcher([len(s) for s in self.train], batch_size, seed)
 
     def train_step(self, model: SeriesClassifier) -> StepOutput:
-        idx = next(self.batcher)
-        y = model(*pad_series([self.train[i] for i in idx]))  # (B, C)
-        return StepOutput(F.mse_loss(y, self.train_y[idx]), len(idx), 1.0,
-                          self.batcher.epochs_done)
+        batch = next(self.batcher)
+        idx = self.shard.split(batch)
+        dev = device_of(model)
+        y = model(*to_device(pad_series([self.train[i] for i in idx]), dev))  # (B, C)
+        return StepOutput(F.mse_loss(y, self.train_y[idx].to(dev)), len(idx), 1.0,
+                          self.batcher.epochs_done, share=self.shard.weight(len(batch)))
 
     def evaluate(self, model: SeriesClassifier, max_items: int | None = None) -> dict:
         n = len(self.dev) if max_items is None else min(len(self.dev), max_items)

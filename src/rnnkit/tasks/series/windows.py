@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 
 from ...data.batching import BucketBatcher
+from ...train.device import device_of, to_device
 from ...train.task import StepOutput, Task
 from .forecaster import Forecaster
 
@@ -63,10 +64,12 @@ class ForecastTask(Task):
         return model(rows[:, :-1], fut)[:, x.size(1) - 1 :], y[..., :K]
 
     def train_step(self, model: Forecaster) -> StepOutput:
-        idx = torch.as_tensor(next(self.batcher))
-        params, y = self.predict(model, self.x[idx], self.y[idx])
+        batch = next(self.batcher)
+        idx = torch.as_tensor(self.shard.split(batch))
+        x, y = to_device((self.x[idx], self.y[idx]), device_of(model))
+        params, y = self.predict(model, x, y)
         return StepOutput(model.criterion(params, y, self.loss), len(idx), 1.0,
-                          self.batcher.epochs_done)
+                          self.batcher.epochs_done, share=self.shard.weight(len(batch)))
 
     def evaluate(self, model: Forecaster, max_items: int | None = None) -> dict:
         if len(self.dev_x) == 0:  # nothing held out: score the training windows
@@ -74,7 +77,7 @@ class ForecastTask(Task):
         else:
             x, y = self.dev_x, self.dev_y
         n = len(x) if max_items is None else min(len(x), max_items)
-        params, y = self.predict(model, x[:n], y[:n])
+        params, y = self.predict(model, *to_device((x[:n], y[:n]), device_of(model)))
         return {"loss": model.criterion(params, y, self.loss).item(),
                 "mae": (model.point(params) - y).abs().mean().item()}
 

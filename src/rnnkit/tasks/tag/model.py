@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from ...config import derived, section
 from ...data.batching import BucketBatcher, eval_batches, pad
+from ...train.device import device_of, to_device
 from ...train.task import BatchedTask, StepOutput
 from ..common.encoder import EncoderConfig, build_encoder
 from ..common.metrics import accuracy, chunk_scores, is_chunk_tagset
@@ -137,9 +138,10 @@ def predict_tags(model: Tagger, words: Sequence[Sequence[int]],
     was_training = model.training
     model.eval()
     out: list[list[int]] = [[] for _ in words]
+    dev = device_of(model)
     for idx in eval_batches([len(w) for w in words], batch_size):
         b = make_batch([words[i] for i in idx], None if chars is None else [chars[i] for i in idx])
-        best = model.decode(b)
+        best = model.decode(to_device(b, dev)).cpu()
         for row, i in enumerate(idx):
             out[i] = best[row, : len(words[i])].tolist()
     model.train(was_training)
@@ -172,9 +174,13 @@ class TagTask(BatchedTask):
         return make_batch([s[0] for s in sents], chars, [s[2] for s in sents])
 
     def train_step(self, model: Tagger) -> StepOutput:
-        b = self.batch([self.train[i] for i in next(self.batcher)])
+        batch = next(self.batcher)
+        b = self.batch([self.train[i] for i in self.shard.split(batch)])
         b.words = word_dropout(b.words, self.word_dropout, self.unk_id, self.gen)
-        return StepOutput(model.loss(b), int(b.lengths.sum()), 1.0, self.batcher.epochs_done)
+        b = to_device(b, device_of(model))
+        loss = model.loss(b, model(b))  # the forward through the (parallel) model itself
+        return StepOutput(loss, int(b.lengths.sum()), 1.0, self.batcher.epochs_done,
+                          share=self.shard.weight(len(batch)))
 
     @torch.no_grad()
     def evaluate(self, model: Tagger, max_items: int | None = None) -> dict:
@@ -182,13 +188,14 @@ class TagTask(BatchedTask):
         total_loss, n_words = 0.0, 0
         gold: list[list[int]] = []
         pred: list[list[int]] = []
+        dev = device_of(model)
         for idx in eval_batches([len(s[0]) for s in sents], self.eval_batch_size):
-            b = self.batch([sents[i] for i in idx])
+            b = to_device(self.batch([sents[i] for i in idx]), dev)
             em = model(b)
             n = int(b.lengths.sum())
             total_loss += model.loss(b, em).item() * n
             n_words += n
-            best = model.decode(b, em)
+            best = model.decode(b, em).cpu()
             for row, i in enumerate(idx):
                 L = len(sents[i][0])
                 gold.append(list(sents[i][2]))
