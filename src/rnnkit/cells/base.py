@@ -31,6 +31,26 @@ class RecurrentCell(nn.Module):
     another layer (with another input size); the default deep-copies this cell and re-draws its
     parameters, which works when the input size is unchanged (e.g. the reverse direction of a
     bidirectional layer).
+
+    A cell of your own needs only its sizes and :meth:`step` (here a leaky sum of the inputs);
+    it has no kernel, so :class:`rnnkit.Recurrent` runs it on the reference loop:
+
+    >>> class LeakySum(RecurrentCell):
+    ...     def __init__(self, input_size):
+    ...         super().__init__()
+    ...         self.input_size, self.hidden_size = input_size, 1
+    ...     def step(self, x_t, h):
+    ...         h = 0.5 * h + x_t.sum(1, keepdim=True)  # (B, 1)
+    ...         return h, h
+    >>> cell = LeakySum(2)
+    >>> h = cell.initial_state(1)
+    >>> for t in range(3):
+    ...     y, h = cell.step(torch.ones(1, 2), h)
+    >>> h.tolist(), cell.kernel() is None
+    ([[3.5]], True)
+    >>> y, h = cell(torch.ones(1, 2))  # forward: from the zero state
+    >>> h.tolist(), type(cell.spawn(2)).__name__
+    ([[2.0]], 'LeakySum')
     """
 
     input_size: int

@@ -52,6 +52,18 @@ class GRUCell(GatedCell):
     >>> y, h = cell.step(torch.zeros(2, 3), cell.initial_state(2))
     >>> tuple(h.shape)
     (2, 4)
+
+    Parity with ``torch.nn.GRUCell``, and ``h`` between the candidate and the old state:
+
+    >>> _ = torch.manual_seed(0)
+    >>> ref = torch.nn.GRUCell(3, 4)
+    >>> _ = cell.load_state_dict(ref.state_dict())
+    >>> x, h0 = torch.randn(2, 3), torch.randn(2, 4)
+    >>> torch.allclose(cell.step(x, h0)[0], ref(x, h0))
+    True
+    >>> r, z, n = cell.gates(x, h0)
+    >>> torch.allclose(cell.step(x, h0)[0], n + z * (h0 - n))
+    True
     """
 
     num_gates = 3

@@ -58,6 +58,20 @@ class LSTMCell(GatedCell):
     >>> y, (h, c) = cell.step(torch.zeros(2, 3), cell.initial_state(2))
     >>> tuple(c.shape)
     (2, 4)
+
+    Parity with ``torch.nn.LSTMCell`` (same state dict, same step), and the gates in (0, 1):
+
+    >>> _ = torch.manual_seed(0)
+    >>> ref = torch.nn.LSTMCell(3, 4)
+    >>> _ = cell.load_state_dict(ref.state_dict())
+    >>> x, state = torch.randn(2, 3), LSTMState(torch.randn(2, 4), torch.randn(2, 4))
+    >>> y, (h, c) = cell.step(x, state)
+    >>> h_ref, c_ref = ref(x, tuple(state))
+    >>> torch.allclose(h, h_ref), torch.allclose(c, c_ref), y is h
+    (True, True, True)
+    >>> i, f, g, o = cell.gates(x, state)
+    >>> bool(((f > 0) & (f < 1)).all()), bool((g.abs() < 1).all())
+    (True, True)
     """
 
     num_gates = 4

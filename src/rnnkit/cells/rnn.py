@@ -38,6 +38,17 @@ class RNNCell(GatedCell):
     >>> y, h = cell.step(torch.zeros(2, 3), cell.initial_state(2))
     >>> tuple(y.shape)
     (2, 4)
+
+    The parameters are ``torch.nn.RNNCell``'s, so its state dict loads and the step agrees:
+
+    >>> _ = torch.manual_seed(0)
+    >>> ref = torch.nn.RNNCell(3, 4, nonlinearity="relu")
+    >>> cell = RNNCell(3, 4, nonlinearity="relu")
+    >>> cell.load_state_dict(ref.state_dict())
+    <All keys matched successfully>
+    >>> x, h = torch.randn(2, 3), torch.randn(2, 4)
+    >>> torch.allclose(cell.step(x, h)[0], ref(x, h))
+    True
     """
 
     num_gates = 1

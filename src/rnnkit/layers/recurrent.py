@@ -58,6 +58,29 @@ class Recurrent(nn.Module):
       length are zero, and the final state is the state at that row's own last step, in both
       directions (the reverse direction starts at each row's last valid step).
     * ``output``: (B, T, D*H); ``final_state``: like ``state``.
+
+    >>> import torch
+    >>> from rnnkit.cells import GRUCell
+    >>> _ = torch.manual_seed(0)
+    >>> layer = Recurrent(GRUCell(3, 4), num_layers=2, bidirectional=True)
+    >>> x = torch.randn(2, 5, 3)
+    >>> out, h = layer(x, lengths=torch.tensor([5, 2]))
+    >>> tuple(out.shape), tuple(h.shape)
+    ((2, 5, 8), (4, 2, 4))
+
+    Past its length a row's outputs are zero, and its final state is the one it would have
+    alone, cut to its length; every backend gives the same result:
+
+    >>> bool((out[1, 2:] == 0).all())
+    True
+    >>> out_alone, h_alone = layer(x[1:, :2])
+    >>> torch.allclose(out[1:, :2], out_alone, atol=1e-6), torch.allclose(h[:, 1:], h_alone)
+    (True, True)
+    >>> layer.backend = "reference"
+    >>> torch.allclose(layer(x, lengths=torch.tensor([5, 2]))[0], out, atol=1e-6)
+    True
+    >>> layer.resolve_backend(x.device), "weight_hh_l1_reverse" in layer.state_dict()
+    ('reference', True)
     """
 
     def __init__(
