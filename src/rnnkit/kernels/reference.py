@@ -25,6 +25,25 @@ def reference_sequence(cell, x: Tensor, state, lengths: Tensor | None = None,
     the step's input (B, I), the state it started from, its output h_t (B, H) and the new state:
     the tensors of the autograd graph themselves, so a diagnostic can take gradients with respect
     to them (see :mod:`rnnkit.diagnostics`). Its return value is ignored.
+
+    >>> from rnnkit.cells import LSTMCell
+    >>> _ = torch.manual_seed(0)
+    >>> cell = LSTMCell(3, 4)
+    >>> x = torch.randn(5, 2, 3)  # (T, B, I)
+    >>> out, (h, c) = reference_sequence(cell, x, cell.initial_state(2))
+    >>> tuple(out.shape), torch.equal(out[-1], h)
+    ((5, 2, 4), True)
+
+    With ``lengths`` the second row (length 3) keeps its state from step 2 on:
+
+    >>> out, (h, c) = reference_sequence(cell, x, cell.initial_state(2), torch.tensor([5, 3]))
+    >>> torch.equal(h[1], out[2, 1]), torch.equal(h[0], out[4, 0])
+    (True, True)
+    >>> seen = []
+    >>> _ = reference_sequence(cell, x, cell.initial_state(2),
+    ...                        step_hook=lambda t, x_t, prev, h_t, new: seen.append(t))
+    >>> seen
+    [0, 1, 2, 3, 4]
     """
     T = x.shape[0]
     valid = None
