@@ -10,11 +10,39 @@ that consumes one token per row and returns next-token logits and the new state.
 is ``batch_dim`` (1 by default, as rnnkit layers keep states as ``(L*D, B, H)``). Decoding is
 stateful: each produced token is fed back once and no prefix is ever recomputed.
 
+A step that looks up the next-token logits of the previous token (``table[prev]``, V = 3);
+greedy decoding follows the largest entries:
+
 >>> import torch
 >>> table = torch.tensor([[0.0, 2.0, 1.0], [0.0, 0.0, 3.0], [5.0, 0.0, 0.0]])  # next | prev
 >>> step = lambda tok, state: (table[tok], state)
 >>> generate(step, None, torch.tensor([0]), 4, greedy=True)[0]
 tensor([[1, 2, 0, 1]])
+
+A row that produced ``eos_id`` (here 0) keeps emitting it; generation stops when every row has:
+
+>>> generate(step, None, torch.tensor([0, 1]), 5, greedy=True, eos_id=0)[0].tolist()
+[[1, 2, 0], [2, 0, 0]]
+
+Sampling draws from a generator, so a seed reproduces a sample; ``top_k=1`` leaves only the
+greedy choice:
+
+>>> def sample(seed, **kw):
+...     g = torch.Generator().manual_seed(seed)
+...     return generate(step, None, torch.tensor([0, 0]), 6, generator=g, **kw)[0]
+>>> tuple(sample(0).shape), torch.equal(sample(0, top_p=0.9), sample(0, top_p=0.9))
+((2, 6), True)
+>>> sample(1, top_k=1, temperature=2.0).tolist()
+[[1, 2, 0, 1, 2, 0], [1, 2, 0, 1, 2, 0]]
+
+Beam search keeps the ``n_best`` best hypotheses of each row, scored by mean log-probability
+per token; with ``beam_size=1`` it is greedy decoding:
+
+>>> rows = beam_search(step, None, torch.tensor([0, 1]), 4, beam_size=2, eos_id=0, n_best=2)
+>>> [[(tokens, round(score, 2)) for tokens, score in row] for row in rows]
+[[([1, 2, 0], -0.17), ([2, 0], -0.71)], [([2, 0], -0.05), ([1, 2, 0], -1.07)]]
+>>> beam_search(step, None, torch.tensor([0]), 4, beam_size=1)[0][0][0]
+[1, 2, 0, 1]
 """
 
 from __future__ import annotations
@@ -70,6 +98,13 @@ def filter_logits(
     (nucleus) keeps the smallest set of most likely tokens whose probability sums to at least
     ``top_p``, and always the most likely token. Masked entries become ``-inf``; both filters
     apply after the temperature, top-k before top-p. Returns a new tensor, same shape.
+
+    >>> filter_logits(torch.tensor([[1.0, 3.0, 2.0]]), top_k=2)
+    tensor([[-inf, 3., 2.]])
+    >>> filter_logits(torch.tensor([0.5, 0.3, 0.2]).log(), top_p=0.7).isinf().tolist()
+    [False, False, True]
+    >>> filter_logits(torch.tensor([1.0, 2.0]), temperature=0.5).tolist()
+    [2.0, 4.0]
     """
     _check_sampling(temperature, top_k, top_p)
     logits = logits / temperature
@@ -135,6 +170,8 @@ def generate(
         ``(tokens (B, n), state)`` with ``n <= max_new`` (``n < max_new`` only after eos). The
         state has consumed ``first`` and every produced token but the last; to go on, call
         again with ``first=tokens[:, -1]`` and this state.
+
+    Examples: the module docstring (greedy, eos, seeded sampling).
     """
     _check_first(first)
     if max_new < 0:
@@ -287,6 +324,8 @@ def beam_search(
     Returns:
         For each of the B rows, a list of ``(tokens, score)``: ``tokens`` excludes ``first``
         and ends with ``eos_id`` if it was produced; sorted by score, descending.
+
+    Examples: the module docstring.
     """
     _check_beam(first, max_new, beam_size, n_best)
     rows, device = first.size(0), first.device
