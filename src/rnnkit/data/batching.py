@@ -17,7 +17,12 @@ __all__ = ["BucketBatcher", "eval_batches", "pad", "split_indices"]
 
 def pad(seqs: Sequence[Sequence[int]], value: int = 0) -> tuple[Tensor, Tensor]:
     """``(ids (B, T), lengths (B,))`` with T the longest sequence; empty sequences are an error
-    (a recurrent layer needs at least one step)."""
+    (a recurrent layer needs at least one step).
+
+    >>> ids, lengths = pad([[5, 6, 7], [8]], value=0)
+    >>> ids.tolist(), lengths.tolist()
+    ([[5, 6, 7], [8, 0, 0]], [3, 1])
+    """
     lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)
     if len(seqs) == 0 or int(lengths.min()) < 1:
         raise ValueError("pad() needs at least one sequence, each of length >= 1")
@@ -28,7 +33,14 @@ def pad(seqs: Sequence[Sequence[int]], value: int = 0) -> tuple[Tensor, Tensor]:
 
 
 def split_indices(n: int, fraction: float, seed: int = 0) -> tuple[list[int], list[int]]:
-    """A seeded random split of ``range(n)`` into (rest, held out ``fraction``), each sorted."""
+    """A seeded random split of ``range(n)`` into (rest, held out ``fraction``), each sorted.
+
+    >>> rest, held = split_indices(10, 0.2, seed=3)
+    >>> len(rest), len(held), sorted(rest + held) == list(range(10))
+    (8, 2, True)
+    >>> split_indices(10, 0.2, seed=3) == (rest, held)
+    True
+    """
     if not 0 < fraction < 1:
         raise ValueError(f"fraction must be in (0, 1), got {fraction}")
     k = max(1, round(n * fraction))
@@ -39,7 +51,11 @@ def split_indices(n: int, fraction: float, seed: int = 0) -> tuple[list[int], li
 
 
 def eval_batches(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
-    """Indices in batches of similar length (longest first), every index exactly once."""
+    """Indices in batches of similar length (longest first), every index exactly once.
+
+    >>> eval_batches([3, 9, 1, 7, 5], batch_size=2)
+    [[1, 3], [4, 0], [2]]
+    """
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
     return [order[a : a + batch_size] for a in range(0, len(order), batch_size)]
 
@@ -50,6 +66,18 @@ class BucketBatcher:
     Each epoch: a random permutation; cut into pools of ``pool_batches * batch_size``; each
     pool sorted by length and cut into batches; the batches of the epoch shuffled. The state
     (epoch, position and the generator state the epoch began with) resumes exactly.
+
+    >>> lengths = [5, 1, 4, 2, 3, 6]
+    >>> batcher = BucketBatcher(lengths, batch_size=2, seed=0)
+    >>> epoch = [next(batcher) for _ in range(batcher.batches_per_epoch)]
+    >>> sorted(i for batch in epoch for i in batch), batcher.epochs_done
+    ([0, 1, 2, 3, 4, 5], 1.0)
+    >>> saved = batcher.state_dict()
+    >>> ahead = [next(batcher) for _ in range(4)]
+    >>> again = BucketBatcher(lengths, batch_size=2, seed=99)
+    >>> again.load_state_dict(saved)
+    >>> [next(again) for _ in range(4)] == ahead
+    True
     """
 
     def __init__(self, lengths: Sequence[int], batch_size: int, seed: int = 0,

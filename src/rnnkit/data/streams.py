@@ -47,6 +47,24 @@ class StreamBatcher:
             ``k2 / 2``, then normal with std 5, at least 5), with ``lr_scale = len / k2``.
             Only with ``stride == chunk_len``.
         seed: seeds the random lengths (a private ``torch.Generator``).
+
+    22 tokens in 2 streams of 11; each window's targets are its inputs shifted by one:
+
+    >>> batcher = StreamBatcher(torch.arange(22), batch_size=2, chunk_len=4)
+    >>> batcher.streams[:, 0].tolist(), batcher.tokens_per_epoch
+    ([0, 11], 22)
+    >>> c = next(batcher)
+    >>> c.x.tolist(), c.y[0].tolist(), c.reset
+    ([[0, 1, 2, 3], [11, 12, 13, 14]], [1, 2, 3, 4], True)
+    >>> [(c.x[0, 0].item(), len(c.x[0]), c.reset) for c in (next(batcher), next(batcher))]
+    [(4, 4, False), (8, 2, False)]
+
+    With ``stride`` (k1) 2 < ``chunk_len`` (k2) 4 the windows overlap, and only targets no
+    earlier window scored count:
+
+    >>> batcher = StreamBatcher(torch.arange(22), batch_size=2, chunk_len=4, stride=2)
+    >>> [(c.x[0, 0].item(), c.carry_at, c.loss_from) for c in (next(batcher) for _ in range(3))]
+    [(0, 2, 0), (2, 2, 2), (4, 2, 2)]
     """
 
     def __init__(self, ids: Tensor, batch_size: int, chunk_len: int, stride: int | None = None,
@@ -122,6 +140,10 @@ def eval_streams(ids: Tensor, batch_size: int) -> tuple[Tensor, Tensor, Tensor, 
     Returns ``(x, y, tail_x, tail_y)``: B streams (B, L) of inputs and targets, and the targets
     left over (fewer than B), which continue the last stream: run them from the last row's final
     state. Every one of the N - 1 targets is scored exactly once.
+
+    >>> x, y, tail_x, tail_y = eval_streams(torch.arange(8), batch_size=3)
+    >>> x.tolist(), y.tolist(), tail_x.tolist(), tail_y.tolist()
+    ([[0, 1], [2, 3], [4, 5]], [[1, 2], [3, 4], [5, 6]], [[6]], [[7]])
     """
     ids = torch.as_tensor(ids, dtype=torch.long).flatten()
     n_targets = ids.numel() - 1

@@ -45,7 +45,13 @@ SERIES_FORMATS = ("auto", "ts", "npy", "npz", "csv", "parquet", "wide")
 
 def series_format(path: str | os.PathLike[str], fmt: str = "auto") -> str:
     """``fmt``, or with ``auto`` the format the suffix names (``.csv``/``.tsv``/``.txt``:
-    CSV long form; ``.parquet``/``.pq``: Parquet long form); "" when the suffix names none."""
+    CSV long form; ``.parquet``/``.pq``: Parquet long form); "" when the suffix names none.
+
+    >>> series_format("a.tsv"), series_format("b.pq"), series_format("c.xlsx")
+    ('csv', 'parquet', '')
+    >>> series_format("c.csv", "wide")
+    'wide'
+    """
     if fmt not in SERIES_FORMATS:
         raise ValueError(f"format must be one of {SERIES_FORMATS}, got {fmt!r}")
     if fmt != "auto":
@@ -63,7 +69,22 @@ def read_series(path: str | os.PathLike[str], fmt: str = "auto", *,
     """Read any supported file; ``fmt`` ``auto`` goes by the suffix (see :func:`series_format`;
     ``wide`` reads Parquet when the suffix is ``.parquet``/``.pq``, else CSV).
     ``labels_optional``: a named label column that a CSV/Parquet table lacks is ignored.
-    ``missing="keep"`` leaves missing values as NaN (the caller imputes)."""
+    ``missing="keep"`` leaves missing values as NaN (the caller imputes).
+
+    A CSV in long form, two series (ids ``a``, ``b``) with one missing value (``?``):
+
+    >>> import tempfile
+    >>> table = "id,t,x,y,label\\na,1,0.5,1,up\\na,2,1.5,2,up\\nb,1,2,?,down\\n"
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     with open(f"{folder}/walk.csv", "w") as f:
+    ...         _ = f.write(table)
+    ...     data = read_series(f"{folder}/walk.csv", id_col="id", time_col="t",
+    ...                        label_col="label", missing="zero")
+    >>> data.ids, data.labels, data.features, len(data), data.num_features
+    (['a', 'b'], ['up', 'down'], ['x', 'y'], 2, 2)
+    >>> [x.tolist() for x in data.series], data.lines, data.times
+    ([[[0.5, 1.0], [1.5, 2.0]], [[2.0, 0.0]]], [2, 4], [['1', '2'], ['1']])
+    """
     if missing not in (*MISSING, "keep"):
         raise ValueError(f"missing must be one of {MISSING}, got {missing!r}")
     p = Path(path)

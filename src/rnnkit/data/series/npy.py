@@ -11,7 +11,16 @@ from .base import SeriesData, impute
 
 
 def read_numpy(path: str | os.PathLike[str], missing: str = "error") -> SeriesData:
-    """``.npy`` (N, T[, F]) or ``.npz`` with ``X``, optional ``y`` and ``lengths``."""
+    """``.npy`` (N, T[, F]) or ``.npz`` with ``X``, optional ``y`` and ``lengths``.
+
+    >>> import tempfile
+    >>> X = np.arange(12.0).reshape(2, 3, 2)  # (N, T, F)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     np.savez(f"{folder}/x.npz", X=X, y=np.array([0, 1]), lengths=np.array([3, 2]))
+    ...     data = read_numpy(f"{folder}/x.npz")
+    >>> [x.shape for x in data.series], data.labels, data.series[1].tolist()
+    ([(3, 2), (2, 2)], ['0', '1'], [[6.0, 7.0], [8.0, 9.0]])
+    """
     path = os.fspath(path)
     try:
         obj = np.load(path, allow_pickle=False)

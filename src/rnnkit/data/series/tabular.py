@@ -175,7 +175,16 @@ def read_csv_wide(path: str | os.PathLike[str], id_col: str | None = None,
                   label_col: str | None = None, missing: str = "error",
                   labels_optional: bool = False, parquet: bool | None = None) -> SeriesData:
     """A table with a header, one univariate series per row (see the module docstring): CSV,
-    or Parquet (``parquet``; default: by the suffix)."""
+    or Parquet (``parquet``; default: by the suffix). Trailing empty cells shorten a series:
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     with open(f"{folder}/wide.csv", "w") as f:
+    ...         _ = f.write("id,label,v1,v2,v3\\nx,a,1,2,3\\ny,b,4,5,\\n")
+    ...     data = read_csv_wide(f"{folder}/wide.csv", id_col="id", label_col="label")
+    >>> data.ids, data.labels, [x[:, 0].tolist() for x in data.series]
+    (['x', 'y'], ['a', 'b'], [[1.0, 2.0, 3.0], [4.0, 5.0]])
+    """
     path = os.fspath(path)
     names, rows = _read_rows(path, _is_parquet(path) if parquet is None else parquet)
     if labels_optional and label_col not in names:

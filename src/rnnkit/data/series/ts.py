@@ -1,4 +1,14 @@
-"""The UCR/UEA ``.ts`` archive format (see :mod:`rnnkit.data.series`)."""
+"""The UCR/UEA ``.ts`` archive format (see :mod:`rnnkit.data.series`).
+
+>>> import tempfile
+>>> text = "@problemName toy\\n@classLabel true a b\\n@data\\n1,2,3:a\\n4,5:b\\n"
+>>> with tempfile.TemporaryDirectory() as folder:
+...     with open(f"{folder}/toy.ts", "w") as f:
+...         _ = f.write(text)
+...     data = read_ts(f"{folder}/toy.ts")
+>>> data.labels, [x[:, 0].tolist() for x in data.series], data.lines, data.features
+(['a', 'b'], [[1.0, 2.0, 3.0], [4.0, 5.0]], [4, 5], ['dim_0'])
+"""
 
 from __future__ import annotations
 
@@ -15,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 def read_ts(path: str | os.PathLike[str], missing: str = "error") -> SeriesData:
-    """Read a UCR/UEA ``.ts`` file (see the module docstring)."""
+    """Read a UCR/UEA ``.ts`` file (see :mod:`rnnkit.data.series`)."""
     path = os.fspath(path)
     header: dict[str, str] = {}
     class_labels: list[str] | None = None

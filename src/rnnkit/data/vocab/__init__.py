@@ -36,6 +36,9 @@ def build_vocab(kind: str, text: str, **kw: Any) -> Vocab:
     """Build a vocabulary of ``kind`` (``"char"``, ``"word"`` or ``"bpe"``) from ``text``.
 
     Keyword arguments go to that class's ``build`` (``min_freq``, ``max_size``, ``vocab_size``).
+
+    >>> build_vocab("word", "a b a b c", min_freq=2).to_dict()
+    {'kind': 'word', 'version': 1, 'tokens': ['<unk>', '<glue>', 'a', 'b']}
     """
     cls = _BUILDERS.get(kind)
     if cls is None:

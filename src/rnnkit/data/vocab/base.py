@@ -45,6 +45,19 @@ class Vocab:
         kind: ``"char"``, ``"word"`` or ``"bpe"``; the ``"kind"`` key of :meth:`to_dict`.
         unk_id: id that unknown input encodes to, or ``None`` when every text encodes (BPE).
         unk_count: how many unknown tokens :meth:`encode` has met so far on this object.
+
+    Every vocabulary saves to JSON and comes back as its own kind:
+
+    >>> import tempfile
+    >>> from rnnkit.data.vocab import CharVocab
+    >>> v = CharVocab.build("hello")
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     v.save(f"{folder}/vocab.json")
+    ...     w = Vocab.load(f"{folder}/vocab.json")
+    >>> type(w).__name__, w.encode("hole") == v.encode("hole"), len(w) == len(v)
+    ('CharVocab', True, True)
+    >>> Vocab.from_dict(v.to_dict()).decode([1, 2])
+    'eh'
     """
 
     kind: ClassVar[str] = ""

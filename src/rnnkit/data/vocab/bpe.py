@@ -31,6 +31,12 @@ class BPEVocab(Vocab):
     Any text encodes (its bytes are the base alphabet), so there is no ``<unk>``
     (``unk_id is None``), and ``decode(encode(text)) == text`` exactly. A slice of ids that cuts
     a multi-byte character decodes that character as ``"\\ufffd"``.
+
+    >>> v = BPEVocab.build("hello hello world", vocab_size=260)
+    >>> len(v), v.unk_id, v.decode(v.encode("héllo wörld!"))
+    (260, None, 'héllo wörld!')
+    >>> len(v.encode("hello")) < len("hello".encode())  # merges learnt from the text
+    True
     """
 
     kind = "bpe"

@@ -14,6 +14,14 @@ class CharVocab(Vocab):
     """One id per character: id 0 is ``<unk>``, then characters sorted by code point.
 
     Unknown characters encode to 0 and are counted in ``unk_count``; 0 decodes to ``"\\ufffd"``.
+
+    >>> v = CharVocab.build("a cab\\n")
+    >>> v.itos, v.encode("bad"), v.unk_count
+    (['<unk>', '\\n', ' ', 'a', 'b', 'c'], [4, 3, 0], 1)
+    >>> v.decode([5, 3, 0]), [v.token(i) for i in (0, 1, 2)]
+    ('ca\\ufffd', ['<unk>', '\\\\n', '␣'])
+    >>> CharVocab.build("aab", min_freq=2).itos
+    ['<unk>', 'a']
     """
 
     kind = "char"

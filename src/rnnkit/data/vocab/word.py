@@ -91,6 +91,17 @@ class WordVocab(Vocab):
     >>> v = WordVocab.build('He said: "hi, there."\\n')
     >>> v.decode(v.encode('He said: "hi, there."\\n'))
     'He said: "hi, there."\\n'
+
+    Spacing that prose rules do not predict becomes tokens (``<glue>``, a double space):
+
+    >>> WordVocab.tokenize("Pi is 3.14,  roughly.")
+    ['Pi', 'is', '3', '.', '<glue>', '14', ',', '  ', 'roughly', '.']
+    >>> v = WordVocab.build("the cat sat. the dog sat.")
+    >>> ids = v.encode("the bird sat.")
+    >>> ids, v.unk_count, v.decode(ids)
+    ([4, 0, 3, 2], 1, 'the <unk> sat.')
+    >>> [v.token(i) for i in range(len(v))]
+    ['<unk>', '<glue>', '.', 'sat', 'the', 'cat', 'dog']
     """
 
     kind = "word"
