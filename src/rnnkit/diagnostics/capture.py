@@ -22,6 +22,15 @@ def capture_activations(model: nn.Module, run: Callable[[nn.Module], object], *,
     The state leaves other than ``h`` (the LSTM's ``c``) and, for cells with a ``gates()``
     method, every field it returns (LSTM ``i, f, g, o``; GRU ``r, z, n``) are included.
     Returns ``(activations, run's return value)``.
+
+    >>> import torch, rnnkit
+    >>> _ = torch.manual_seed(0)
+    >>> lstm = rnnkit.LSTM(2, 3, num_layers=2)
+    >>> acts, (out, _) = capture_activations(lstm, lambda m: m(torch.randn(4, 6, 2)))
+    >>> sorted(acts), sorted(acts[1]), tuple(acts[1]["h"].shape)
+    ([0, 1], ['c', 'f', 'g', 'h', 'i', 'o'], (6, 4, 3))
+    >>> torch.allclose(acts[1]["h"].transpose(0, 1), out)  # the last layer's h is the output
+    True
     """
     rec = find_recurrent(model, layer)
     wanted = set(range(len(rec.cells))) if cells is None else set(cells)

@@ -15,6 +15,14 @@ def find_recurrent(model: nn.Module, layer: str | Recurrent | None = None) -> Re
 
     ``layer`` is the layer itself, its name in ``model.named_modules()`` (e.g. ``"encoder"``),
     or None when the model holds exactly one recurrent layer.
+
+    >>> import rnnkit
+    >>> model = nn.Sequential()
+    >>> model.encoder = rnnkit.GRU(2, 3, bidirectional=True)
+    >>> find_recurrent(model) is model.encoder, find_recurrent(model, "encoder") is model.encoder
+    (True, True)
+    >>> cell_names(model.encoder)
+    ['layer0', 'layer0_reverse']
     """
     if isinstance(layer, Recurrent):
         return layer

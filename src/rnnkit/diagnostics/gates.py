@@ -68,6 +68,14 @@ def gate_statistics(model: nn.Module, run: Callable[[nn.Module], object], *,
 
     ``run(model)`` is called once, in evaluation mode and without gradients, e.g.
     ``lambda m: m(tokens)``. Raises ValueError for cells without sigmoid gates.
+
+    >>> import rnnkit
+    >>> _ = torch.manual_seed(0)
+    >>> stats = gate_statistics(rnnkit.LSTM(2, 3, num_layers=2), lambda m: m(torch.randn(4, 6, 2)))
+    >>> stats.labels, stats.names, tuple(stats.mean.shape), stats.gate("forget")
+    (['input', 'forget', 'output'], ['layer0', 'layer1'], (3, 2, 6), 1)
+    >>> bool(((stats.mean > 0) & (stats.mean < 1)).all())
+    True
     """
     rec = find_recurrent(model, layer)
     cell = rec.cells[0]

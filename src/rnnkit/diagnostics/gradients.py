@@ -57,6 +57,16 @@ def gradient_flow(model: nn.Module, loss_fn: LossFn, *, layer: str | Recurrent |
 
     Parameter gradients are neither computed nor touched (``torch.autograd.grad`` is taken with
     respect to the per-step tensors only), so it is safe to call in the middle of training.
+
+    >>> import rnnkit
+    >>> _ = torch.manual_seed(0)
+    >>> lstm = rnnkit.LSTM(2, 3, num_layers=2)
+    >>> x = torch.randn(4, 6, 2)
+    >>> flow = gradient_flow(lstm, lambda m: m(x)[0][:, -1].sum())  # loss at the last step
+    >>> flow.names, tuple(flow.grad_h.shape), list(flow.grad_state), flow.ratio(0)
+    (['layer0', 'layer1'], (2, 6), ['c'], 1.0)
+    >>> tuple(flow.jacobian.shape), lstm.training, lstm.cells[0].weight_hh.grad is None
+    ((2, 6), True, True)
     """
     if jacobian_samples < 0:
         raise ValueError(f"jacobian_samples must be >= 0, got {jacobian_samples}")
