@@ -189,7 +189,7 @@ def generate(
             tokens = logits.argmax(dim=-1)
         else:
             probs = filter_logits(logits.float(), temperature, top_k, top_p).softmax(dim=-1)
-            tokens = torch.multinomial(probs, 1, generator=generator).squeeze(1)  # (B,)
+            tokens = _draw(probs, generator)  # (B,)
         if eos_id is not None:
             tokens = tokens.masked_fill(finished, eos_id)
             finished |= tokens == eos_id
@@ -385,3 +385,12 @@ def rollout(predict: Callable[[Tensor], Tensor], context: Tensor, steps: int) ->
     if not produced:
         return context.new_empty(context.size(0), 0, context.size(2))
     return torch.cat(produced, dim=1)[:, :steps]
+
+
+def _draw(probs: Tensor, generator: torch.Generator | None) -> Tensor:
+    """One token per row of ``probs`` (B, V). A seeded generator on another device than the
+    logits draws on its own device, so the same seed gives the same sample on a CPU and a GPU."""
+    if generator is not None and generator.device != probs.device:
+        drawn = torch.multinomial(probs.float().to(generator.device), 1, generator=generator)
+        return drawn.squeeze(1).to(probs.device)
+    return torch.multinomial(probs, 1, generator=generator).squeeze(1)

@@ -84,6 +84,22 @@ class RecurrentCell(nn.Module):
             reset()
         return new
 
+    # Parameters owned by a layer ------------------------------------------------------------
+    def alias(self, name: str, owner: nn.Module, owner_name: str) -> None:
+        """Read ``self.<name>`` from ``owner.<owner_name>`` from now on: a layer that adopts
+        this cell's parameter (under torch.nn's name, :mod:`rnnkit.layers.naming`). Kept as a
+        lookup, not a copy, so the cell always sees the layer's current parameter (after
+        ``.to()``, ``load_state_dict(assign=True)``...)."""
+        aliases = self.__dict__.setdefault("_aliases", {})
+        aliases[name] = owner_name
+        object.__setattr__(self, "_owner", owner)  # not a submodule: no cycle in modules()
+
+    def __getattr__(self, name: str):
+        aliases = self.__dict__.get("_aliases")
+        if aliases is not None and name in aliases:
+            return getattr(self.__dict__["_owner"], aliases[name])
+        return super().__getattr__(name)
+
     # Fast path -------------------------------------------------------------------------------
     def kernel(self):  # -> Callable | None
         """The hand-written whole-sequence kernel for this cell, or None (reference loop)."""
@@ -98,6 +114,8 @@ class GatedCell(RecurrentCell):
     """
 
     num_gates: int = 1
+    torch_named = True  # a layer owns these parameters under torch.nn's names
+    PARAMETERS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
     def __init__(
         self,
@@ -128,8 +146,11 @@ class GatedCell(RecurrentCell):
 
     def reset_parameters(self) -> None:
         bound = 1.0 / math.sqrt(self.hidden_size)
-        for p in self.parameters():
-            nn.init.uniform_(p, -bound, bound)
+        with torch.no_grad():
+            for name in self.PARAMETERS:  # by name: a layer may own them (alias)
+                p = getattr(self, name)
+                if p is not None:
+                    nn.init.uniform_(p, -bound, bound)
 
     def _spawn_kwargs(self) -> dict:
         return {"bias": self.bias}

@@ -17,6 +17,7 @@ from ..tasks import lifecycle, registry
 from ..train.device import DEVICE_HELP
 from ..train.distributed import Distributed
 from ..train.run import read_config
+from .common import UserError
 from .options import add_config_file, add_options, file_overrides, given
 from .progress import Progress, finished_run
 
@@ -59,6 +60,17 @@ def route(argv: list[str]) -> tuple[list[str], str | None]:
     return argv, None
 
 
+def lost_peer(args, task: str, rank: int, error: Exception) -> str:
+    """What a process says when another process of its run died (torchrun then stops all)."""
+    from pathlib import Path
+
+    run = args.resume or max((str(p) for p in Path(args.out).glob(f"{task}-*")), default=None)
+    where = f"continue it with `rnnkit train {task} --resume {run}`" if run else "rerun it"
+    first = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error)
+    return (f"process {rank}: another process of this run stopped ({first}); the last "
+            f"checkpoint is intact: {where}")
+
+
 def settings_of(args):
     """The settings a new run trains under: defaults <- --config FILE <- given options."""
     spec = args.spec
@@ -90,6 +102,10 @@ def run_train(args) -> int:
     try:
         run = lifecycle.train(spec, settings, out=args.out, resume=args.resume,
                               callbacks=[progress], device=args.device, dist=dist)
+    except RuntimeError as e:
+        if not dist.active:
+            raise
+        raise UserError(lost_peer(args, spec.name, dist.rank, e)) from None
     finally:
         dist.stop()
     if not dist.is_main:

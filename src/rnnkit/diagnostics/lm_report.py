@@ -73,7 +73,7 @@ def diagnose_lm(run: str | Path, text: str | None = None, out: str | Path | None
                "loss_last_step": flow.loss,
                "grad_ratio": {name: {d: flow.ratio(d, k) for d in distances}
                               for k, name in enumerate(flow.names)},
-               "gradient_flow": flow.to_dict(), "files": [str(grad_png)]}
+               "gradient_flow": flow.to_dict(), "files": [str(grad_png)] if grad_png else []}
     try:
         stats = gate_statistics(model, lambda m: m(x))
     except ValueError as e:  # a vanilla RNN has no gates
@@ -84,7 +84,8 @@ def diagnose_lm(run: str | Path, text: str | None = None, out: str | Path | None
                                     title=f"{cell} gates ({stats.names[-1]}), "
                                     f"{x.shape[0]} windows of {T} tokens")
         summary["gates"] = stats.summary()
-        summary["files"].append(str(gates_png))
+        if gates_png is not None:
+            summary["files"].append(str(gates_png))
     write_json(out / "diagnostics.json", summary)
     summary["files"].append(str(out / "diagnostics.json"))
     return summary

@@ -17,7 +17,7 @@ State dict keys follow torch.nn (``weight_ih_l0``, ``bias_hh_l1_reverse``...), s
 
 from __future__ import annotations
 
-import re
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -29,11 +29,12 @@ from torch import Tensor, nn
 from ..cells.base import RecurrentCell
 from ..kernels.common import gather_last, map_state, stack_states, state_leaves
 from ..kernels.reference import reference_sequence
+from .naming import TORCH_KEY, adopt_parameters, cell_index, from_torch_names, to_torch_names
 from .torch_backend import torch_forward, torch_mode
 
 BACKENDS = ("auto", "kernel", "reference", "torch")
-_KEY = re.compile(r"^cells\.(\d+)\.([^.]+)$")
-_TORCH_KEY = re.compile(r"^(.+)_l(\d+)(_reverse)?$")
+_AUTOCAST_NOTED: list = []  # the autocast note is logged once per process
+log = logging.getLogger(__name__)
 
 
 class Recurrent(nn.Module):
@@ -141,16 +142,17 @@ class Recurrent(nn.Module):
         self.dropout = float(dropout)
         self.backend = backend
         self._step_hook = None  # set by observe_steps() while a diagnostic watches every step
-        self.register_state_dict_post_hook(_to_torch_names)
-        self.register_load_state_dict_pre_hook(_from_torch_names)
+        adopt_parameters(self)
+        self.register_state_dict_post_hook(to_torch_names)
+        self.register_load_state_dict_pre_hook(from_torch_names)
 
     # torch.nn-style attribute names: layer.weight_hh_l0, layer.bias_ih_l1_reverse ------------
     def __getattr__(self, name: str):
         try:
             return super().__getattr__(name)
         except AttributeError:
-            m = _TORCH_KEY.match(name)
-            k = None if m is None else _cell_index(self, m)
+            m = TORCH_KEY.match(name)
+            k = None if m is None else cell_index(self, m)
             if k is None:
                 raise
             return getattr(super().__getattr__("cells")[k], m.group(1))
@@ -211,6 +213,8 @@ class Recurrent(nn.Module):
         return stack_states([c.initial_state(batch, device, dtype) for c in self.cells])
 
     def forward(self, x: Tensor, state: Any = None, lengths: Tensor | None = None):
+        if isinstance(x, Tensor) and torch.is_autocast_enabled(x.device.type):
+            return self._forward_outside_autocast(x, state, lengths)
         B, T = self._check_input(x)
         lengths = self._check_lengths(lengths, B, T, x.device)
         states = self._split_state(state, B, x)
@@ -223,6 +227,21 @@ class Recurrent(nn.Module):
             mask = torch.arange(T, device=x.device).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
             output = output * mask.unsqueeze(2).to(output.dtype)
         return output, final
+
+    def _forward_outside_autocast(self, x: Tensor, state: Any, lengths: Tensor | None):
+        """Under ``torch.autocast`` the layer runs in its parameters' dtype (float32 master
+        weights): its kernels, the native loop included, compute in float32, while the products
+        around it (embeddings' projections, output layers) take autocast's lower precision.
+        The inputs are cast to the parameters' dtype; the outputs stay in it."""
+        p = next(self.parameters(), None)
+        dtype = x.dtype if p is None else p.dtype
+        if not _AUTOCAST_NOTED:
+            _AUTOCAST_NOTED.append(True)
+            log.info("autocast: recurrent layers run in %s (their kernels have no lower-"
+                     "precision path); the other products take autocast's dtype", dtype)
+        with torch.autocast(x.device.type, enabled=False):
+            cast = map_state(lambda t: t.to(dtype), state) if state is not None else None
+            return self.forward(x.to(dtype), cast, lengths)
 
     def _forward_loop(self, x, states, lengths, backend):
         D = self.num_directions
@@ -349,37 +368,3 @@ def _describe(template, n: int) -> str:
     names = getattr(template, "_fields", None) or range(len(template))
     parts = ", ".join(f"{nm}: {(n, *t.shape)}" for nm, t in zip(names, state_leaves(template)))
     return f"{type(template).__name__}({parts})"
-
-
-def _cell_index(module, m: re.Match) -> int | None:
-    """Index into ``module.cells`` of a torch.nn name's ``_l{layer}[_reverse]``, or None when the
-    layer has no such cell (a ``_reverse`` name on a unidirectional layer, a layer >= L): those
-    names must not be mapped onto another layer's cell.
-    """
-    layer, reverse = int(m.group(2)), m.group(3) is not None
-    if layer >= module.num_layers or (reverse and module.num_directions == 1):
-        return None
-    return layer * module.num_directions + int(reverse)
-
-
-def _torch_key(prefix: str, k: int, name: str, D: int) -> str:
-    suffix = f"_l{k // D}" + ("_reverse" if k % D else "")
-    return f"{prefix}{name}{suffix}"
-
-
-def _to_torch_names(module, state_dict, prefix, local_metadata):
-    D = module.num_directions
-    for key in [k for k in state_dict if k.startswith(prefix + "cells.")]:
-        m = _KEY.match(key[len(prefix) :])
-        if m:
-            state_dict[_torch_key(prefix, int(m.group(1)), m.group(2), D)] = state_dict.pop(key)
-
-
-def _from_torch_names(module, state_dict, prefix, *args):
-    for key in list(state_dict):
-        if not key.startswith(prefix):
-            continue
-        m = _TORCH_KEY.match(key[len(prefix) :])
-        k = None if m is None or "." in m.group(1) else _cell_index(module, m)
-        if k is not None:
-            state_dict[f"{prefix}cells.{k}.{m.group(1)}"] = state_dict.pop(key)

@@ -125,6 +125,17 @@ class LMTask(Task):
         return StepOutput(loss, scored.shape[0] * scored.shape[1], ch.lr_scale,
                           ch.epoch + self.batcher.pos / L, share=1 / self.shard.world)
 
+    def check_shard(self, shard) -> None:
+        """The streams must split evenly between the processes, and a window must be one
+        forward pass (DistributedDataParallel syncs one forward per backward)."""
+        B = self.batcher.batch_size
+        if B % shard.world:
+            raise ValueError(f"--batch-size {B} streams cannot be shared by {shard.world} "
+                             f"processes: make it a multiple of {shard.world}")
+        if shard.world > 1 and self.batcher.stride < self.batcher.chunk_len:
+            raise ValueError("--stride shorter than --chunk-len (k1 < k2) runs two forward "
+                             "passes per step, which many processes do not support")
+
     def evaluate(self, model: LanguageModel, max_items: int | None = None) -> dict:
         return evaluate_lm(model, self.val_ids, self.val_chars, self.eval_batch_size,
                            self.eval_chunk_len, max_items)

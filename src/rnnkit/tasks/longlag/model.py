@@ -171,6 +171,11 @@ class LongLagTask(Task):
         return StepOutput(longlag_loss(self.cfg.task, model(x), y), len(x),
                           share=1 / self.shard.world)
 
+    def check_shard(self, shard) -> None:
+        if self.cfg.batch_size % shard.world:
+            raise ValueError(f"--batch-size {self.cfg.batch_size} cannot be shared by "
+                             f"{shard.world} processes: make it a multiple of {shard.world}")
+
     def held_batch(self, n: int = 64) -> tuple[Tensor, Tensor]:
         """The first ``n`` test sequences (for diagnostics)."""
         x, y = self.test
