@@ -5,6 +5,8 @@ The public API::
     rnnkit.RNNCell, rnnkit.LSTMCell, rnnkit.GRUCell, rnnkit.RecurrentCell, rnnkit.LSTMState
     rnnkit.Recurrent, rnnkit.RNN, rnnkit.LSTM, rnnkit.GRU
     rnnkit.fit(task, ...) -> run folder        rnnkit.load(run) -> the trained run
+    rnnkit.TextClassifier, SequenceTagger, LanguageModel, SeriesClassifier, Forecaster:
+        estimators over Python data (fit / predict / predict_proba / sample / save)
 
 ``fit`` and ``load`` go through the task registry (:mod:`rnnkit.tasks.registry`), imported
 on first use so that ``import rnnkit`` stays light.
@@ -17,6 +19,7 @@ from .layers import GRU, LSTM, RNN, Recurrent
 __all__ = [
     "RecurrentCell", "RNNCell", "LSTMCell", "GRUCell", "LSTMState",
     "Recurrent", "RNN", "LSTM", "GRU", "fit", "load", "__version__",
+    "TextClassifier", "SequenceTagger", "LanguageModel", "SeriesClassifier", "Forecaster",
 ]
 
 
@@ -33,3 +36,15 @@ def fit(task, settings=None, **kwargs):
     from .tasks.registry import train as _train
 
     return _train(task, settings, **kwargs)
+
+
+_ESTIMATORS = ("TextClassifier", "SequenceTagger", "LanguageModel", "SeriesClassifier",
+               "Forecaster")
+
+
+def __getattr__(name: str):
+    if name in _ESTIMATORS:  # imported on first use, with the task registry
+        from . import estimators
+
+        return getattr(estimators, name)
+    raise AttributeError(f"module 'rnnkit' has no attribute {name!r}")

@@ -374,3 +374,11 @@ def test_future_rows_and_covariate_errors(tmp_path):
                                                 covariate_cols="promo"), str(path))
     with pytest.raises(ValueError, match="'sales' is both a target and a covariate"):
         ForecastDataConfig(data="x.csv", target="sales", covariate_cols="sales").validate()
+
+
+def test_mase_of_an_exactly_periodic_history_is_nan_not_an_error():
+    import math
+
+    from rnnkit.tasks.series.metrics import mase
+
+    assert math.isnan(mase([1.0, 2.0], [1.0, 2.0], [1.0, 2.0, 1.0, 2.0], m=2))

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -60,7 +61,9 @@ def mase(y, yhat, train, m: int = 1) -> float:
                          f"{len(train)} values")
     scale = np.abs(train[m:] - train[:-m]).mean()
     if scale == 0:
-        raise ValueError("MASE is undefined: the training series repeats itself exactly")
+        log.warning("MASE is undefined (NaN): the training series repeats itself exactly "
+                    "with period %d", m)
+        return math.nan
     return mae(y, yhat) / float(scale)
 
 
