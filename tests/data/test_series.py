@@ -232,6 +232,8 @@ def test_parquet_without_pyarrow_names_the_package(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow raises ImportError
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
     (tmp_path / "f.parquet").write_bytes(b"PAR1")
-    with pytest.raises(DataError, match=r"f.parquet: reading Parquet needs the 'pyarrow' "
-                       r"package \(pip install pyarrow\)"):
+    from rnnkit.extras import MissingExtra
+
+    with pytest.raises(MissingExtra, match=r"f.parquet: reading Parquet \(or save the table as "
+                       r"CSV\) needs the pyarrow package: pip install 'rnnkit\[series\]'"):
         read_series(tmp_path / "f.parquet")

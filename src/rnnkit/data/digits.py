@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from ..extras import need
+
 __all__ = ["DIGIT_SIZE", "WORDS", "Composites", "DigitSplits", "ascii_image", "caption",
            "compose", "digit_splits", "load_digit_images", "parse_caption", "parse_digits",
            "split_sources"]
@@ -60,12 +62,7 @@ def parse_digits(spec: str, max_digits: int) -> list[int]:
 
 def load_digit_images() -> tuple[Tensor, Tensor]:
     """scikit-learn's bundled digits: images ``(1797, 8, 8)`` float in [0, 1], labels long."""
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError:
-        raise ImportError("the digit-captioning data need scikit-learn: pip install "
-                          "scikit-learn (or pip install 'rnnkit[vision]')") from None
-    d = load_digits()
+    d = need("sklearn.datasets", "vision", "the digit-captioning data").load_digits()
     images = torch.as_tensor(d.images, dtype=torch.float32) / 16.0
     return images, torch.as_tensor(d.target, dtype=torch.long)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...extras import need
 from ..errors import DataError
 from ..lines import read_text_file
 from .base import SeriesData, _float, _number, _text, impute
@@ -41,12 +42,8 @@ def _read_csv_rows(path: str) -> tuple[list[str], Rows]:
 
 def _read_parquet_rows(path: str) -> tuple[list[str], Rows]:
     """The table's column names and rows (Python values; ``line`` is the 1-based row)."""
-    try:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise DataError("reading Parquet needs the 'pyarrow' package (pip install pyarrow), "
-                        "or save the table as CSV", path=path) from None
+    pa = need("pyarrow", "series", f"{path}: reading Parquet (or save the table as CSV)")
+    pq = need("pyarrow.parquet", "series", f"{path}: reading Parquet")
     try:
         table = pq.read_table(path)
     except (OSError, pa.ArrowException) as e:

@@ -19,8 +19,8 @@ def _import_tokenizers():
         import tokenizers
     except ImportError as exc:
         raise ImportError(
-            "BPE vocabularies need the 'tokenizers' package: pip install tokenizers "
-            "(or pip install 'rnnkit[text]')"
+            "BPE vocabularies need the 'tokenizers' package (a dependency of rnnkit): "
+            "pip install tokenizers"
         ) from exc
     return tokenizers
 

@@ -21,6 +21,8 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
+from ...extras import need
+
 __all__ = ["corpus_bleu", "detokenize", "sacre_bleu"]
 
 
@@ -102,12 +104,8 @@ def detokenize(tokens: Sequence[str]) -> str:
 def sacre_bleu(hypotheses: Sequence[str], references: Sequence[str],
                lowercase: bool = False) -> dict:
     """sacreBLEU of detokenised hypotheses against raw references (one each):
-    ``{"bleu", "signature"}``. Needs the ``sacrebleu`` package (``pip install rnnkit[text]``)."""
-    try:
-        import sacrebleu
-    except ImportError:
-        raise ImportError("sacreBLEU scores need the sacrebleu package: pip install "
-                          "'rnnkit[text]' (or pip install sacrebleu)") from None
+    ``{"bleu", "signature"}``. Needs the ``sacrebleu`` package (``pip install 'rnnkit[bleu]'``)."""
+    sacrebleu = need("sacrebleu", "bleu", "sacreBLEU scores")
     metric = sacrebleu.metrics.BLEU(lowercase=lowercase)
     score = metric.corpus_score(list(hypotheses), [list(references)])
     return {"bleu": score.score, "signature": str(metric.get_signature())}
