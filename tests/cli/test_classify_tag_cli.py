@@ -78,10 +78,15 @@ def test_classify_train_predict_eval(tmp_path, csv_data, capsys, monkeypatch):
     assert report["n"] == 160 and report["accuracy"] > 0.9 and (tmp_path / "cm.png").is_file()
     assert sum(map(sum, report["confusion"])) == 160
 
+    # A gold label training never saw is scored as an error, and said in one line.
     bad = tmp_path / "bad.tsv"
     bad.write_text("text\tlabel\ngood film\tpos\nso so\tmeh\n")
-    assert main(["eval", str(run), "--data", str(bad)]) == 2
-    assert "bad.tsv:3: label 'meh' was not seen in training" in capsys.readouterr().err
+    assert main(["eval", str(run), "--data", str(bad), "--json"]) == 0
+    out = capsys.readouterr()
+    report = json.loads(out.out)
+    assert report["unseen"] == {"labels": ["meh"], "items": 1} and report["n"] == 2
+    assert report["accuracy"] <= 0.5 and report["per_class"]["meh"]["recall"] == 0.0
+    assert "1 gold label(s) not seen in training (meh) on 1 items: scored as errors" in out.err
 
 
 def test_classify_with_char_features(tmp_path, csv_data, capsys, monkeypatch):
@@ -165,8 +170,12 @@ def test_tag_train_predict_eval(tmp_path, capsys, monkeypatch):
 
     bad = tmp_path / "bad.conllu"
     bad.write_text("1\tthe\tthe\tDET\t_\t_\t0\tdep\t_\t_\n2\tdog\tdog\tPROPN\t_\t_\t0\tdep\t_\t_\n")
-    assert main(["eval", str(run), "--data", str(bad)]) == 2
-    assert "bad.conllu:2: label 'PROPN' was not seen in training" in capsys.readouterr().err
+    assert main(["eval", str(run), "--data", str(bad), "--json"]) == 0
+    out = capsys.readouterr()
+    report = json.loads(out.out)
+    assert report["unseen"] == {"labels": ["PROPN"], "items": 1} and report["n"] == 2
+    assert report["accuracy"] <= 0.5
+    assert "not seen in training (PROPN) on 1 items: scored as errors" in out.err
 
 
 def test_predict_refuses_a_language_model_run(tmp_path, capsys):

@@ -31,10 +31,15 @@ def show_report(args, report: dict) -> None:
         Path(args.run) / f"eval-{Path(args.data).name}-confusion.png")
     saved = plot_confusion(report, plot, title=f"{Path(args.data).name}: accuracy "
                            f"{report['accuracy']:.4f}")
+    from ..tasks.common.metrics import unseen_line
+
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         print(format_report_text(report))
+    line = unseen_line(report)
+    if line:
+        print(f"{args.data}: {line}", file=sys.stderr)
     if saved is not None:
         print(f"confusion matrix plot: {saved}", file=sys.stderr)
 

@@ -23,7 +23,7 @@ from ...data import CharVocab, DataError, Vocab
 from ...data.tokens import LabelVocab, build_text_vocab, tokenize
 from ...data.vectors import load_vectors, vector_dim
 from ...train.loop import TrainConfig
-from ..common.metrics import classification_report, save_dev_report
+from ..common.metrics import GoldLabels, classification_report, save_dev_report
 from ..common.words import CHARS_FILE, build_char_vocab, load_char_vocab
 from ..spec import LoadedRun, Prepared
 from .branch import combine, nll, train_ngram_branch
@@ -229,11 +229,13 @@ class LoadedClassifier(LoadedRun):
         format and columns; ``encoding`` overrides)."""
         data = replace(self.data, encoding=encoding) if encoding else self.data
         examples = read_labelled(data, str(path))
-        gold = label_ids(self.labels, examples)
+        g = GoldLabels(self.labels.itos)
+        gold = [g.id(e.label) for e in examples]
         probs = self.proba([e.text for e in examples], batch_size)
-        rep = classification_report(gold, probs.argmax(1).tolist(), self.labels.itos)
-        rep["loss"] = nll(probs, gold)
-        return rep
+        rep = classification_report(gold, probs.argmax(1).tolist(), g.names)
+        seen = [i for i, k in enumerate(gold) if k < len(self.labels)]
+        rep["loss"] = nll(probs[seen], [gold[i] for i in seen]) if seen else float("nan")
+        return g.note(rep)
 
 
 def upgrade(saved: dict) -> dict:

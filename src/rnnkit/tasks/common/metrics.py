@@ -26,7 +26,7 @@ from ...train.run import write_json
 
 __all__ = ["accuracy", "bio_chunks", "chunk_scores", "classification_report",
            "confusion_matrix", "format_report", "is_chunk_tagset", "plot_confusion",
-           "save_dev_report", "tag_report"]
+           "save_dev_report", "tag_report", "GoldLabels", "unseen_line"]
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,58 @@ def classification_report(gold: Sequence[int], pred: Sequence[int],
     return {"accuracy": accuracy(gold, pred), "macro_f1": sum(f1s) / max(len(f1s), 1),
             "n": len(gold), "per_class": per_class, "labels": list(labels),
             "confusion": cm.tolist()}
+
+
+class GoldLabels:
+    """Gold labels of evaluation data, as ids of the labels a model was trained on. A label
+    never seen in training is not an error: it gets an id past the trained ones, which the
+    model never predicts, so it is scored as wrong (as conlleval and scikit-learn score it),
+    and :meth:`unseen` says how many such labels and items there were.
+
+    >>> g = GoldLabels(["NOUN", "VERB"])
+    >>> [g.id(t) for t in ["VERB", "X", "NOUN", "X", "Y"]]
+    [1, 2, 0, 2, 3]
+    >>> g.names, g.unseen()
+    (['NOUN', 'VERB', 'X', 'Y'], {'labels': ['X', 'Y'], 'items': 3})
+    """
+
+    def __init__(self, trained: Sequence[str]):
+        self.trained = len(trained)
+        self.names = list(trained)
+        self.stoi = {t: i for i, t in enumerate(self.names)}
+        self.counts: dict[str, int] = {}
+
+    def id(self, label: str) -> int:
+        i = self.stoi.get(label)
+        if i is None:
+            i = self.stoi[label] = len(self.names)
+            self.names.append(label)
+        if i >= self.trained:
+            self.counts[label] = self.counts.get(label, 0) + 1
+        return i
+
+    def unseen(self) -> dict | None:
+        """``{"labels": [...], "items": N}`` of the labels not seen in training, or None."""
+        if not self.counts:
+            return None
+        return {"labels": list(self.counts), "items": sum(self.counts.values())}
+
+    def note(self, report: dict) -> dict:
+        """``report`` with the ``unseen`` entry when there were such labels."""
+        u = self.unseen()
+        if u is not None:
+            report["unseen"] = u
+        return report
+
+
+def unseen_line(report: dict, what: str = "items") -> str | None:
+    """The one line saying how many gold labels were never seen in training."""
+    u = report.get("unseen")
+    if not u:
+        return None
+    shown = ", ".join(u["labels"][:8]) + (" ..." if len(u["labels"]) > 8 else "")
+    return (f"{len(u['labels'])} gold label(s) not seen in training ({shown}) on "
+            f"{u['items']} {what}: scored as errors")
 
 
 # Chunks ------------------------------------------------------------------------------------

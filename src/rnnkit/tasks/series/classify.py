@@ -16,7 +16,7 @@ from ...data.errors import DataError
 from ...data.series import SeriesData, read_series
 from ...data.tokens import LabelVocab
 from ...train.loop import TrainConfig
-from ..common.metrics import classification_report, save_dev_report
+from ..common.metrics import GoldLabels, classification_report, save_dev_report
 from ..spec import Prepared
 from .data import LoadedLabelledSeries, cols, normalized, train_dev
 from .models import SeriesClassifier, SeriesClassifyTask, SeriesModelConfig, predict_series
@@ -119,9 +119,10 @@ class LoadedSeriesClassifier(LoadedLabelledSeries):
         """Classification report on a labelled file read like the training data, normalised
         with the training statistics."""
         d = self.read(path)
-        gold = label_ids(self.labels, d)
+        g = GoldLabels(self.labels.itos)
+        gold = [g.id(lab) for lab in d.labels]
         probs = self.predict_proba(d, batch_size)
-        return classification_report(gold, probs.argmax(1).tolist(), self.labels.itos)
+        return g.note(classification_report(gold, probs.argmax(1).tolist(), g.names))
 
 
 def describe(s: SeriesClassifySettings) -> str:

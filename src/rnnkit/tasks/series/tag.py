@@ -16,7 +16,7 @@ from ...data.errors import DataError
 from ...data.series import SeriesData, read_series, series_format
 from ...data.tokens import LabelVocab
 from ...train.loop import TrainConfig
-from ..common.metrics import save_dev_report, tag_report
+from ..common.metrics import GoldLabels, save_dev_report, tag_report
 from ..spec import Prepared
 from .classify import Missing, Normalize
 from .data import LoadedLabelledSeries, cols, normalized, train_dev
@@ -129,9 +129,10 @@ class LoadedFrameTagger(LoadedLabelledSeries):
         """Frame accuracy, per-label scores and confusion matrix (chunk F1 for BIO labels)
         on labelled frames read like the training data."""
         d = self.read(path)
-        gold = frame_label_ids(self.labels, d)
+        g = GoldLabels(self.labels.itos)
+        gold = [[g.id(t) for t in tags] for tags in d.step_labels]
         pred = predict_frames(self.model, self.normalized(d), batch_size)
-        return tag_report(gold, pred, self.labels.itos)
+        return g.note(tag_report(gold, pred, g.names))
 
 
 def describe(s: FrameTagSettings) -> str:

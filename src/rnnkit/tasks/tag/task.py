@@ -20,7 +20,7 @@ from ...data.conllu import TaggedSentence, read_tagged
 from ...data.tokens import LabelVocab, TokenVocab
 from ...data.vectors import load_vectors, vector_dim
 from ...train.loop import TrainConfig
-from ..common.metrics import save_dev_report, tag_report
+from ..common.metrics import GoldLabels, save_dev_report, tag_report
 from ..common.words import CHARS_FILE, WordEncoders, build_char_vocab, load_char_vocab
 from ..spec import LoadedRun, Prepared
 from .model import Tagger, TaggerConfig, TagTask, predict_tags
@@ -178,11 +178,12 @@ class LoadedTagger(LoadedRun):
         the training data (same format and columns)."""
         data = replace(self.data, encoding=encoding) if encoding else self.data
         sents = read_sentences(data, str(path))
-        gold = [tag_ids(self.tags, s) for s in sents]
+        g = GoldLabels(self.tags.itos)
+        gold = [[g.id(t) for t in s.tags] for s in sents]
         enc = [self.encoders.encode(s.words) for s in sents]
         chars = None if self.encoders.chars is None else [e[1] for e in enc]
         pred = predict_tags(self.model, [e[0] for e in enc], chars, batch_size)
-        return tag_report(gold, pred, self.tags.itos)
+        return g.note(tag_report(gold, pred, g.names))
 
 
 def describe(s: TagSettings) -> str:
