@@ -34,6 +34,7 @@ import os
 import sys
 
 from ..data.errors import DataError
+from ..extras import MissingExtra
 from ..train.checkpoint import CheckpointError
 from . import (
     bench_cmd,
@@ -43,6 +44,7 @@ from . import (
     hello_cmd,
     predict_cmd,
     sample_cmd,
+    serve_cmd,
     train_cmd,
     translate_cmd,
     viz_cmd,
@@ -52,7 +54,7 @@ from .common import UserError, print_json
 __all__ = ["UserError", "build_parser", "main", "print_json"]
 
 COMMANDS = (train_cmd, sample_cmd, predict_cmd, eval_cmd, translate_cmd, forecast_cmd,
-            hello_cmd, bench_cmd, viz_cmd, diagnose_cmd)
+            hello_cmd, bench_cmd, viz_cmd, diagnose_cmd, serve_cmd)
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -108,7 +110,8 @@ def _main(argv: list[str]) -> int:
         print(f"rnnkit: numeric series: running `rnnkit train {to}`", file=sys.stderr)
     try:
         return int(args.func(args) or 0)
-    except (UserError, DataError, CheckpointError, FileNotFoundError, ValueError) as e:
+    except (UserError, DataError, CheckpointError, FileNotFoundError, ValueError,
+            MissingExtra) as e:
         if args.verbose:
             raise
         print(f"rnnkit: error: {e}", file=sys.stderr)
