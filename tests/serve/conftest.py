@@ -22,9 +22,10 @@ TEXT = "the quick brown fox jumps over the lazy dog.\nthe dog sleeps; the fox ru
 def lm_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("serve-lm")
     (root / "t.txt").write_text(TEXT)
-    return rnnkit.fit("lm", data={"data": str(root / "t.txt"), "batch_size": 2, "chunk_len": 8},
-                      model={"embed": 8, "encoder": {"hidden": 16}}, train={"steps": 20},
-                      out=root / "runs")
+    # Tiny, but trained enough (under a second) to write the text back: a readable page.
+    return rnnkit.fit("lm", data={"data": str(root / "t.txt"), "batch_size": 8, "chunk_len": 16},
+                      model={"embed": 16, "encoder": {"hidden": 32}},
+                      train={"steps": 200, "lr": 0.03}, out=root / "runs")
 
 
 @pytest.fixture(scope="session")

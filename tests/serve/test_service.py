@@ -45,7 +45,7 @@ def test_page_health_and_info(lm_server, client):
     info = client.get(lm_server.url + "/v1/info").json()
     assert info["task"] == "lm" and info["vocab_size"] > 10
     assert "POST /v1/sample" in info["endpoints"] and info["limits"]["max_length"] == 2000
-    assert info["model"]["encoder"]["hidden"] == 16
+    assert info["model"]["encoder"]["hidden"] == 32
     assert client.get(lm_server.url + "/openapi.json").json()["paths"]["/v1/sample"]
 
 

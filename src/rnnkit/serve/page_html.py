@@ -44,7 +44,8 @@ pre.out { white-space: pre-wrap; word-break: break-word; background: #fbfbfc; mi
           border: 1px solid var(--line); border-radius: 6px; padding: 10px;
           font: 14px/1.5 ui-monospace, Menlo, Consolas, monospace; margin: 10px 0; }
 pre.out .prompt { color: var(--muted); }
-#status { font-size: 12px; color: var(--muted); min-height: 16px; }
+#status { font-size: 12px; color: var(--muted); min-height: 16px; margin-top: 6px; }
+#vizlink { font-size: 13px; }
 #status.error { color: #b42318; }
 .result { border-top: 1px solid #eef0f3; padding: 8px 0; }
 .result .text { font-size: 14px; margin-bottom: 4px; }
