@@ -204,7 +204,7 @@ def test_command_line_serves_on_loopback(lm_run):
         finally:
             p.send_signal(signal.SIGINT)
             _, err = p.communicate(timeout=15)
-    assert "Traceback" not in err, err
+    assert p.returncode == 0 and "server stopped" in err and "Traceback" not in err, err
 
 
 def test_command_line_warns_off_loopback_and_names_a_missing_extra(lm_run, monkeypatch,

@@ -56,6 +56,9 @@ def run(args, opts) -> int:
         print(f"rnnkit: serving the {spec.name} run {args.run} at http://{shown}:{port}/ "
               "(Ctrl-C stops)", flush=True)
 
-    serve(args.run, args.host, args.port, limits, checkpoint=args.checkpoint,
-          log_level=args.log_level, access_log=args.access_log, warn=False, on_ready=ready)
+    try:
+        serve(args.run, args.host, args.port, limits, checkpoint=args.checkpoint,
+              log_level=args.log_level, access_log=args.access_log, warn=False, on_ready=ready)
+    except KeyboardInterrupt:  # Ctrl-C (uvicorn re-raises it after its graceful shutdown)
+        print("rnnkit: server stopped", file=sys.stderr)
     return 0
