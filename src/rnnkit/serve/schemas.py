@@ -29,7 +29,8 @@ class Sampling(Strict):
     top_k: int | None = Field(_DEFAULT.top_k, ge=1, description="sample from the k likeliest")
     top_p: float | None = Field(_DEFAULT.top_p, gt=0, le=1, description="nucleus mass")
     greedy: bool = Field(_DEFAULT.greedy, description="always take the likeliest token")
-    seed: int | None = Field(_DEFAULT.seed, description="the same seed gives the same output")
+    seed: int | None = Field(_DEFAULT.seed, ge=-(2**63), le=2**64 - 1,  # torch's seed range
+                             description="the same seed gives the same output")
 
     def sampling(self) -> SampleConfig:
         s = SampleConfig(temperature=self.temperature, top_k=self.top_k, top_p=self.top_p,

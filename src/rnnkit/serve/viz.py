@@ -52,7 +52,11 @@ def render(svc: Service, viewer: _ViewerModel, text: str | None, layer: int | No
 
     loaded, chars = svc.loaded, svc.limits.viz_chars
     if text is None:
-        text = validation_text(loaded.config, chars)
+        try:
+            text = validation_text(loaded.config, chars)
+        except OSError as e:
+            raise ValueError(f"give the text to show (/viz?text=...): the run's validation "
+                             f"text cannot be read ({e})") from None
     enc = loaded.config["model"]["encoder"]
     meta = (f"{svc.name}: {enc['layers']}x{enc['hidden']} {enc['cell']} language model, "
             f"{svc.checkpoint} checkpoint; first {min(len(text), chars)} characters")
