@@ -6,8 +6,8 @@ is in fold i % 10; fold k is the test set, fold (k+1) % 10 the validation set (f
 checkpoint), the other 8 folds the training set. ``--folds 0,1,...`` runs several folds.
 
 The data are written as TSV files and trained through the public library calls the CLI uses
-(``train_classifier``, ``eval_classifier_file``), so this measures what ``rnnkit train
-classify`` gives.
+(``rnnkit.fit("classify", ...)``, ``rnnkit.load(run).evaluate(...)``), so this measures what
+``rnnkit train classify`` gives.
 
 The classifier has the n-gram branch by default (``--ngram-weight -1``: an NB logistic
 regression on uni- and bigrams whose probabilities are averaged with the BiLSTM's, the weight
@@ -34,19 +34,10 @@ from pathlib import Path
 
 import torch
 
+import rnnkit
 from rnnkit.data.tables import read_examples
-from rnnkit.tasks.classify import ClassifierConfig
-from rnnkit.tasks.classify_run import (
-    ClassifyDataConfig,
-    combine,
-    eval_classifier_file,
-    label_ids,
-    load_classifier,
-    read_labelled,
-    train_classifier,
-)
-from rnnkit.tasks.encoder import EncoderConfig
-from rnnkit.train.loop import TrainConfig
+from rnnkit.tasks.classify.branch import combine
+from rnnkit.tasks.classify.data import label_ids, read_labelled
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rt-polarity"
 
@@ -70,7 +61,7 @@ def write_folds(data: Path, fold: int, folder: Path) -> dict[str, Path]:
 def components(run: Path, test: Path, dev: dict) -> dict:
     """The recurrent model alone, the n-gram model alone and fixed-weight combinations on the
     test fold (the validation fold's are in the dev report)."""
-    clf = load_classifier(run)
+    clf = rnnkit.load(run, device="cpu")
     examples = read_labelled(clf.data, str(test))
     gold = torch.as_tensor(label_ids(clf.labels, examples))
     parts = clf.component_proba([e.text for e in examples])
@@ -134,33 +125,32 @@ def main(argv=None) -> int:
             folder = Path(tmp) / f"fold{fold}"
             folder.mkdir()
             paths = write_folds(Path(args.data), fold, folder)
-            data = ClassifyDataConfig(data=str(paths["train"]), dev=str(paths["dev"]),
-                                      tokenizer=args.tokenizer, min_freq=args.min_freq,
-                                      bpe_size=args.bpe_size,
-                                      batch_size=args.batch_size, word_dropout=args.word_dropout)
-            enc = EncoderConfig(cell=args.cell, hidden=args.hidden, bidirectional=True,
-                                backend=args.backend)
-            model = ClassifierConfig(embed=args.embed, embed_init=args.embed_init, encoder=enc,
-                                     pooling=args.pooling, char_embed=args.char_embed,
-                                     char_hidden=args.char_hidden,
-                                     embed_dropout=args.embed_dropout,
-                                     out_dropout=args.out_dropout,
-                                     lm_pretrain_epochs=args.lm_pretrain_epochs,
-                                     lm_pretrain_lr=args.lm_pretrain_lr,
-                                     lm_pretrain_vocab=args.lm_pretrain_vocab,
-                                     lm_pretrain_dropout=args.lm_pretrain_dropout,
-                                     ngram_weight=args.ngram_weight, ngram_n=args.ngram_n,
-                                     ngram_l2=args.ngram_l2, ngram_loss=args.ngram_loss,
-                                     ngram_beta=args.ngram_beta)
+            data = {"data": str(paths["train"]), "dev": str(paths["dev"]),
+                    "tokenizer": args.tokenizer, "min_freq": args.min_freq,
+                    "bpe_size": args.bpe_size, "batch_size": args.batch_size,
+                    "word_dropout": args.word_dropout}
+            enc = {"cell": args.cell, "hidden": args.hidden, "bidirectional": True,
+                   "backend": args.backend}
+            ngram = {"weight": args.ngram_weight, "n": args.ngram_n, "l2": args.ngram_l2,
+                     "loss": args.ngram_loss, "beta": args.ngram_beta}
+            model = {"embed": args.embed, "embed_init": args.embed_init, "encoder": enc,
+                     "pooling": args.pooling, "char_embed": args.char_embed,
+                     "char_hidden": args.char_hidden, "embed_dropout": args.embed_dropout,
+                     "out_dropout": args.out_dropout,
+                     "lm_pretrain_epochs": args.lm_pretrain_epochs,
+                     "lm_pretrain_lr": args.lm_pretrain_lr,
+                     "lm_pretrain_vocab": args.lm_pretrain_vocab,
+                     "lm_pretrain_dropout": args.lm_pretrain_dropout, "ngram": ngram}
             n_train = sum(1 for _ in open(paths["train"])) - 1
             steps_per_epoch = -(-n_train // args.batch_size)
-            train = TrainConfig(lr=args.lr, epochs=args.epochs, weight_decay=args.weight_decay,
-                                warmup_steps=50, eval_every=max(1, steps_per_epoch // 2),
-                                log_every=50, seed=args.seed)
+            train = {"lr": args.lr, "epochs": args.epochs, "weight_decay": args.weight_decay,
+                     "warmup_steps": 50, "eval_every": max(1, steps_per_epoch // 2),
+                     "log_every": 50, "seed": args.seed}
             t0 = time.perf_counter()
-            run = train_classifier(data, model, train, out=out)
+            run = rnnkit.fit("classify", data=data, model=model, train=train, out=out,
+                             device="cpu")
             wall = time.perf_counter() - t0
-            test = eval_classifier_file(run, paths["test"])
+            test = rnnkit.load(run, device="cpu").evaluate(paths["test"])
             dev = json.loads((run / "dev_report.json").read_text())
             summary = json.loads((run / "summary.json").read_text())
             row = {"fold": fold, "test_acc": test["accuracy"], "test_macro_f1": test["macro_f1"],

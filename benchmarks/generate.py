@@ -1,7 +1,7 @@
 """One-to-many generation: names given a language, and captions of handwritten-digit images.
 
-Both train through the library calls behind ``rnnkit train generate`` (``train_generator``)
-with the CLI's defaults, so this measures what
+Both train through the library call behind ``rnnkit train generate``
+(``rnnkit.fit("generate", ...)``) with the CLI's defaults, so this measures what
 
     rnnkit train generate --data ../shared/data/names-18lang/names --threads 1
     rnnkit train generate --data digits --threads 1
@@ -27,10 +27,9 @@ from pathlib import Path
 
 import torch
 
-from rnnkit.cli.generate_cmd import DEFAULT_EPOCHS, format_report
-from rnnkit.tasks.generate import GeneratorConfig
-from rnnkit.tasks.generate_run import GenerateDataConfig, train_generator
-from rnnkit.train.loop import TrainConfig
+import rnnkit
+from rnnkit.tasks.generate.cli import format_report
+from rnnkit.tasks.generate.task import DEFAULT_EPOCHS
 
 NAMES = Path(__file__).resolve().parents[2] / "shared" / "data" / "names-18lang" / "names"
 
@@ -47,8 +46,8 @@ def cpu_name() -> str:
 
 def one(data: str, epochs: float, seed: int, out: str) -> dict:
     t0 = time.perf_counter()
-    run = train_generator(GenerateDataConfig(data=data), GeneratorConfig(),
-                          TrainConfig(epochs=epochs, seed=seed), out=out)
+    run = rnnkit.fit("generate", data={"data": data}, train={"epochs": epochs, "seed": seed},
+                     out=out, device="cpu")
     wall = time.perf_counter() - t0
     summary = json.loads((run / "summary.json").read_text())
     report = json.loads((run / "report.json").read_text())

@@ -6,10 +6,10 @@ dropout 0.5, batch 128, Adam 1e-3, clip 1, 10 epochs, lowercased spaCy tokens, m
 greedy decoding: 28.30 BLEU (tokenised, lowercased, one reference) on test_2016_flickr.
 
 This trains the same architecture through the public library call the CLI uses
-(``train_seq2seq``; rnnkit's regex tokeniser instead of spaCy) on train, picks the checkpoint
-with the best validation loss on val, and scores test_2016_flickr with greedy and beam search:
-the tokenised lowercase BLEU of that protocol and sacreBLEU (13a, case-insensitive) of the
-detokenised output against the raw references.
+(``rnnkit.fit("seq2seq")``; rnnkit's regex tokeniser instead of spaCy) on train, picks the
+checkpoint with the best validation loss on val, and scores test_2016_flickr with greedy and
+beam search: the tokenised lowercase BLEU of that protocol and sacreBLEU (13a,
+case-insensitive) of the detokenised output against the raw references.
 
     python benchmarks/multi30k.py                      # the published recipe, 10 epochs
     python benchmarks/multi30k.py --epochs 1 --hidden 128   # a quick look
@@ -26,16 +26,8 @@ from pathlib import Path
 
 import torch
 
+import rnnkit
 from rnnkit.data.lines import read_lines
-from rnnkit.tasks.encoder import EncoderConfig
-from rnnkit.tasks.seq2seq import Seq2SeqConfig
-from rnnkit.tasks.seq2seq_run import (
-    Seq2SeqDataConfig,
-    load_translator,
-    score_translations,
-    train_seq2seq,
-)
-from rnnkit.train.loop import TrainConfig
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "multi30k" / "raw"
 
@@ -66,28 +58,27 @@ def main(argv: list[str] | None = None) -> int:
     if args.score_only:
         run = Path(args.score_only)
     else:
-        data = Seq2SeqDataConfig(src=str(d / f"train.{s}.gz"), tgt=str(d / f"train.{t}.gz"),
-                                 dev_src=str(d / f"val.{s}.gz"), dev_tgt=str(d / f"val.{t}.gz"),
-                                 min_freq=2, lowercase=True, batch_size=128,
-                                 teacher_forcing=args.teacher_forcing,
-                                 label_smoothing=args.label_smoothing)
-        model = Seq2SeqConfig(
-            embed=args.embed, encoder=EncoderConfig(cell="gru", hidden=args.hidden,
-                                                    bidirectional=True),
-            decoder_hidden=args.hidden, attention=args.attention,
-            attention_size=args.hidden, dropout=args.dropout)
-        train = TrainConfig(lr=args.lr, epochs=args.epochs, minutes=args.minutes,
-                            clip_norm=1.0, warmup_steps=100, log_every=50)
+        data = {"src": str(d / f"train.{s}.gz"), "tgt": str(d / f"train.{t}.gz"),
+                "dev_src": str(d / f"val.{s}.gz"), "dev_tgt": str(d / f"val.{t}.gz"),
+                "min_freq": 2, "lowercase": True, "batch_size": 128,
+                "teacher_forcing": args.teacher_forcing,
+                "label_smoothing": args.label_smoothing, "report_beam": args.beam}
+        model = {"embed": args.embed,
+                 "encoder": {"cell": "gru", "hidden": args.hidden, "bidirectional": True},
+                 "decoder_hidden": args.hidden, "attention": args.attention,
+                 "attention_size": args.hidden, "dropout": args.dropout}
+        train = {"lr": args.lr, "epochs": args.epochs, "minutes": args.minutes,
+                 "clip_norm": 1.0, "warmup_steps": 100, "log_every": 50}
 
         def show(event: str, row: dict) -> None:
             if event == "eval":
                 print(json.dumps({k: round(v, 4) if isinstance(v, float) else v
                                   for k, v in row.items()}), flush=True)
 
-        run = train_seq2seq(data, model, train, out=args.out, resume=args.resume,
-                            callbacks=[show], final_beam=args.beam)
+        run = rnnkit.fit("seq2seq", data=data, model=model, train=train, out=args.out,
+                         resume=args.resume, callbacks=[show], device="cpu")
     train_s = time.time() - t0
-    tr = load_translator(run)
+    tr = rnnkit.load(run, device="cpu")
     src = read_lines(d / f"test_2016_flickr.{s}.gz")
     ref = read_lines(d / f"test_2016_flickr.{t}.gz")
     result = {"run": str(run), "train_and_dev_scoring_s": round(train_s, 1),
@@ -96,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
               "summary": json.loads((run / "summary.json").read_text())}
     for beam in (1, args.beam):
         t1 = time.time()
-        rep = score_translations(tr, src, ref, beam=beam)
+        rep = tr.score_translations(src, ref, beam=beam)
         result[f"test2016_beam{beam}"] = {
             "bleu_tok": round(rep["bleu_tok"]["bleu"], 2),
             "bp": round(rep["bleu_tok"]["bp"], 3),

@@ -19,15 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import rnnkit
 from rnnkit.data.series import read_series
-from rnnkit.tasks.encoder import EncoderConfig
-from rnnkit.tasks.series import SeriesModelConfig
-from rnnkit.tasks.series_run import (
-    SeriesClassifyDataConfig,
-    eval_series_classifier,
-    train_series_classifier,
-)
-from rnnkit.train.loop import TrainConfig
 
 EPOCHS = {"JapaneseVowels": 60.0, "BasicMotions": 150.0}
 
@@ -81,13 +74,12 @@ def minirocket(train, y_train, test) -> list | None:
 
 def ours(train_path: str, test_path: str, epochs: float, seed: int, pooling: str = "max",
          normalize: str = "feature") -> float:
-    data = SeriesClassifyDataConfig(data=train_path, dev_fraction=0.1, normalize=normalize)
-    model = SeriesModelConfig(encoder=EncoderConfig(hidden=64, bidirectional=True),
-                              pooling=pooling)
+    data = {"data": train_path, "dev_fraction": 0.1, "normalize": normalize}
+    model = {"encoder": {"hidden": 64, "bidirectional": True}, "pooling": pooling}
     with tempfile.TemporaryDirectory() as out:
-        run = train_series_classifier(data, model, TrainConfig(epochs=epochs, seed=seed),
-                                      out=out)
-        return eval_series_classifier(run, test_path)["accuracy"]
+        run = rnnkit.fit("series-classify", data=data, model=model,
+                         train={"epochs": epochs, "seed": seed}, out=out, device="cpu")
+        return rnnkit.load(run, device="cpu").evaluate(test_path)["accuracy"]
 
 
 def main() -> None:

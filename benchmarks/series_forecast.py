@@ -20,12 +20,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import rnnkit
 from rnnkit.data.series import read_series
-from rnnkit.tasks.encoder import EncoderConfig
-from rnnkit.tasks.forecast_metrics import forecast_report, seasonal_naive
-from rnnkit.tasks.series import ForecasterConfig
-from rnnkit.tasks.series_run import ForecastDataConfig, train_forecaster
-from rnnkit.train.loop import TrainConfig
+from rnnkit.tasks.series.metrics import forecast_report, seasonal_naive
 
 H, M = 12, 12
 
@@ -33,12 +30,13 @@ H, M = 12, 12
 def ours(path: str, seed: int, steps: int, strategy: str = "direct",
          output: str = "point") -> tuple[np.ndarray, float | None]:
     """The hold-out forecast (12,) and, for a quantile output, its 0.1-0.9 coverage."""
-    data = ForecastDataConfig(data=path, time_col="Date", target="Passengers", season=M,
-                              transform="log", holdout=H)
-    model = ForecasterConfig(context=24, horizon=H, encoder=EncoderConfig(hidden=64),
-                             strategy=strategy, output=output)
+    data = {"data": path, "time_col": "Date", "target": "Passengers", "season": M,
+            "transform": "log", "holdout": H}
+    model = {"context": 24, "horizon": H, "encoder": {"hidden": 64}, "strategy": strategy,
+             "output": output}
     with tempfile.TemporaryDirectory() as out:
-        run = train_forecaster(data, model, TrainConfig(steps=steps, seed=seed), out=out)
+        run = rnnkit.fit("forecast", data=data, model=model,
+                         train={"steps": steps, "seed": seed}, out=out, device="cpu")
         report = json.loads((run / "test_report.json").read_text())
     return np.asarray(report["forecast"][0])[:, 0], report["model"].get("coverage")
 

@@ -2,7 +2,8 @@
 
 Trains on the official train file, keeps the checkpoint with the best validation loss on the
 official dev file, and reports UPOS accuracy on the official test file (gold tokenisation),
-through the public library calls the CLI uses (``train_tagger``, ``eval_tagger_file``).
+through the public library calls the CLI uses (``rnnkit.fit("tag", ...)``,
+``rnnkit.load(run).evaluate``).
 
     python benchmarks/tag_ewt.py                      # BiLSTM + char BiLSTM word features
     python benchmarks/tag_ewt.py --char-embed 0       # words only
@@ -21,10 +22,7 @@ from pathlib import Path
 
 import torch
 
-from rnnkit.tasks.encoder import EncoderConfig
-from rnnkit.tasks.tag import TaggerConfig
-from rnnkit.tasks.tag_run import TagDataConfig, eval_tagger_file, train_tagger
-from rnnkit.train.loop import TrainConfig
+import rnnkit
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ud-english-ewt"
 
@@ -59,24 +57,24 @@ def main(argv=None) -> int:
         print(f"skipped: {root} not found", file=sys.stderr)
         return 0
     torch.set_num_threads(args.threads)
-    data = TagDataConfig(data=str(root / "en_ewt-ud-train.conllu.gz"),
-                         dev=str(root / "en_ewt-ud-dev.conllu.gz"), column=args.column,
-                         lowercase=args.lowercase, batch_size=args.batch_size,
-                         word_dropout=args.word_dropout)
-    enc = EncoderConfig(cell=args.cell, hidden=args.hidden, layers=args.layers,
-                        bidirectional=True, backend=args.backend)
-    model = TaggerConfig(embed=args.embed, embed_init=args.embed_init, encoder=enc,
-                         char_embed=args.char_embed, char_hidden=args.char_hidden, crf=args.crf,
-                         embed_dropout=args.embed_dropout, out_dropout=args.out_dropout)
-    train = TrainConfig(lr=args.lr, epochs=None if args.minutes else args.epochs,
-                        minutes=args.minutes, warmup_steps=100, eval_every=200, log_every=50,
-                        seed=args.seed)
+    data = {"data": str(root / "en_ewt-ud-train.conllu.gz"),
+            "dev": str(root / "en_ewt-ud-dev.conllu.gz"), "column": args.column,
+            "lowercase": args.lowercase, "batch_size": args.batch_size,
+            "word_dropout": args.word_dropout}
+    enc = {"cell": args.cell, "hidden": args.hidden, "layers": args.layers,
+           "bidirectional": True, "backend": args.backend}
+    model = {"embed": args.embed, "embed_init": args.embed_init, "encoder": enc,
+             "char_embed": args.char_embed, "char_hidden": args.char_hidden, "crf": args.crf,
+             "embed_dropout": args.embed_dropout, "out_dropout": args.out_dropout}
+    budget = {"minutes": args.minutes} if args.minutes else {"epochs": args.epochs}
+    train = {"lr": args.lr, "warmup_steps": 100, "eval_every": 200, "log_every": 50,
+             "seed": args.seed, **budget}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.out) if args.out else Path(tmp)
         t0 = time.perf_counter()
-        run = train_tagger(data, model, train, out=out)
+        run = rnnkit.fit("tag", data=data, model=model, train=train, out=out, device="cpu")
         wall = time.perf_counter() - t0
-        test = eval_tagger_file(run, root / "en_ewt-ud-test.conllu.gz")
+        test = rnnkit.load(run, device="cpu").evaluate(root / "en_ewt-ud-test.conllu.gz")
         dev = json.loads((run / "dev_report.json").read_text())
         summary = json.loads((run / "summary.json").read_text())
     row = {"test_upos_acc": round(test["accuracy"], 4), "dev_upos_acc": round(dev["accuracy"], 4),

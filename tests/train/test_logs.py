@@ -7,10 +7,10 @@ import sys
 import types
 
 import torch
+from tests.train.test_loop import Regression
 
 from rnnkit.train.logs import MetricsLog
 from rnnkit.train.loop import TrainConfig, Trainer
-from tests.train.test_loop import Regression
 
 
 class FakeWriter:
