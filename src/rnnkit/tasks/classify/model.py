@@ -4,9 +4,10 @@
         -> (bi)directional recurrent encoder (B, T, D*H)       (padded steps are zero)
         -> pooling over the valid steps (B, D*H) -> dropout -> linear (B, C)
 
-The word representation is the tagger's (:class:`.words.WordFeatures`): the token embedding,
-with optional char-level features (``char_embed > 0``: a char BiLSTM/GRU reads each distinct
-token of the batch once), which then need the tokens' char ids (a :class:`.words.WordBatch`).
+The word representation is the tagger's (:class:`..common.words.WordFeatures`): the token
+embedding, with optional char-level features (``char_embed > 0``: a char BiLSTM/GRU reads each
+distinct token of the batch once), which then need the tokens' char ids (a
+:class:`..common.words.WordBatch`).
 
 Training runs through the one loop (:class:`rnnkit.train.loop.Trainer`) with
 :class:`ClassifyTask`: length-bucketed batches, cross-entropy with optional class weights,
@@ -95,9 +96,9 @@ def validate_lm_pretrain(cfg) -> None:
 
 class Classifier(nn.Module):
     """``forward(tokens (B, T), lengths (B,)) -> logits (B, C)``, or ``forward(batch)`` with a
-    :class:`~.words.WordBatch` (needed with char features: it holds the tokens' char ids).
+    :class:`~..common.words.WordBatch` (needed with char features: it holds the tokens' char ids).
 
-    Checkpoints from before :class:`~.words.WordFeatures` (``embedding.weight`` at the top)
+    Checkpoints from before :class:`~..common.words.WordFeatures` (``embedding.weight`` at the top)
     load as ``words.embedding.weight``.
     """
 

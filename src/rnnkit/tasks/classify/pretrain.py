@@ -20,7 +20,7 @@ one for the sentence boundary: a softmax over all of a large vocabulary costs mo
 encoder, and rare words still learn their input embeddings.
 
 Training runs through the one loop (:class:`rnnkit.train.loop.Trainer`) with
-:class:`SentenceLMTask`; its metrics are the language model's (:func:`.lm.lm_metrics`).
+:class:`SentenceLMTask`; its metrics are the language model's (:func:`rnnkit.tasks.lm.lm_metrics`).
 """
 
 from __future__ import annotations

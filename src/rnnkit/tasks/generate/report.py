@@ -30,7 +30,7 @@ def decode_captions(gen: GeneratorRun, comps: Composites, beam: int = 0,
 
 
 def evaluate_captions(gen: GeneratorRun, split: str = "test", beam: int = 0) -> dict:
-    """Exact match and token accuracy (:func:`~rnnkit.tasks.generate.caption_scores`) of the
+    """Exact match and token accuracy (:func:`~rnnkit.tasks.generate.model.caption_scores`) of the
     captions of a digit run's ``test`` (held-out images) or ``dev`` composites, plus the
     exact match by number of digits."""
     if gen.kind != DIGITS:

@@ -15,7 +15,7 @@ from .model import beam_ids, generate_ids
 
 
 class GeneratorRun(Protocol):
-    """What sampling reads of a trained generator (:class:`.task.GeneratorRun`)."""
+    """What sampling reads of a trained generator (:class:`.task.LoadedGenerator`)."""
 
     model: Any
     labels: Any  # the condition labels (texts), or None

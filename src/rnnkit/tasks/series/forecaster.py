@@ -13,7 +13,7 @@ Autoregressive (one step ahead, rolled out through :func:`rnnkit.decode.rollout`
     rows (B, L, K+X) -> step t reads its targets and the covariates of step t+1
         -> projection -> encoder (B, L, H) -> linear per step (B, L, K, Q): step t+1
 
-Training runs through the one loop with :class:`ForecastTask`.
+Training runs through the one loop with :class:`.windows.ForecastTask`.
 """
 
 

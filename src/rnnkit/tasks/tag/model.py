@@ -1,12 +1,13 @@
 """The sequence tagger head (synchronous many-to-many): one tag per word.
 
-    words (B, T) -> word representation (B, T, E [+ 2*Hc])     (:class:`.words.WordFeatures`:
-                    the word embedding [++ char features, a char BiLSTM/GRU per word])
+    words (B, T) -> word representation (B, T, E [+ 2*Hc])
+                    (:class:`..common.words.WordFeatures`: the word embedding
+                    [++ char features, a char BiLSTM/GRU per word])
                  -> dropout -> bidirectional recurrent encoder (B, T, D*H)
                  -> dropout -> linear: emission scores (B, T, K)
                  -> per-step softmax, or a CRF over the whole sentence (:mod:`.crf`)
 
-The char encoder reads each distinct word of the batch once (:func:`.words.word_batch`).
+The char encoder reads each distinct word of the batch once (:func:`..common.words.word_batch`).
 
 Training goes through the one loop with :class:`TagTask`; the loss is per token (the CRF's
 sentence negative log-likelihoods summed and divided by the number of words).
@@ -81,7 +82,7 @@ def make_batch(words: Sequence[Sequence[int]], chars: Sequence[Sequence[Sequence
 class Tagger(nn.Module):
     """``forward(batch) -> emissions (B, T, K)``; :meth:`loss` and :meth:`decode`.
 
-    Checkpoints from before :class:`~.words.WordFeatures` (``embedding.*``,
+    Checkpoints from before :class:`~..common.words.WordFeatures` (``embedding.*``,
     ``char_embedding.*``, ``char_encoder.*`` at the top) load as ``words.*``.
     """
 
