@@ -11,6 +11,13 @@ The layer stacks ``num_layers`` cells, optionally in both directions, handles pa
   built-in cells (``"torch"`` for an LSTM under ``torch.no_grad()``: oneDNN's forward is
   faster and inference needs no backward), ``"reference"`` for cells without a kernel.
 
+The kernels are opaque to tracers, so a traced layer runs on what they can record (see
+:mod:`rnnkit.kernels.scan`): under ``torch.export``, the cell's step inside torch's ``scan``
+(a dynamic time axis, any cell); under the TorchScript tracer (``torch.onnx.export(dynamo=
+False)``), ``"torch"`` for built-in cells unless ``"reference"`` was asked for, which ONNX
+maps onto its LSTM, GRU and RNN operators with per-row lengths. Lengths are data there: they
+are not checked.
+
 State dict keys follow torch.nn (``weight_ih_l0``, ``bias_hh_l1_reverse``...), so a
 ``torch.nn.LSTM`` state dict loads into :class:`rnnkit.LSTM` unchanged and back.
 """
@@ -29,6 +36,7 @@ from torch import Tensor, nn
 from ..cells.base import RecurrentCell
 from ..kernels.common import gather_last, map_state, stack_states, state_leaves
 from ..kernels.reference import reference_sequence
+from ..kernels.scan import scan_sequence, tracing_mode
 from .naming import TORCH_KEY, adopt_parameters, cell_index, from_torch_names, to_torch_names
 from .torch_backend import torch_forward, torch_mode
 
@@ -170,6 +178,11 @@ class Recurrent(nn.Module):
         """The backend a forward on ``device`` uses."""
         if self._step_hook is not None:
             return "reference"  # only the reference loop has per-step tensors to show
+        traced = tracing_mode()
+        if traced == "export":
+            return "scan"  # the one loop torch.export traces over a dynamic time axis
+        if traced == "trace" and self.backend != "reference":
+            return "torch" if torch_mode(self) is not None else "reference"
         has_kernel = all(getattr(c, "kernel", lambda: None)() is not None for c in self.cells)
         if self.backend == "auto":
             mode = torch_mode(self) if has_kernel else None
@@ -293,11 +306,14 @@ class Recurrent(nn.Module):
     def _check_lengths(lengths, B, T, device) -> Tensor | None:
         if lengths is None:
             return None
-        lengths = torch.as_tensor(lengths)
+        if not isinstance(lengths, Tensor):
+            lengths = torch.as_tensor(lengths)
         if lengths.dim() != 1 or lengths.shape[0] != B:
             raise ValueError(f"lengths must have shape ({B},), got {tuple(lengths.shape)}")
         if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
             raise TypeError(f"lengths must be integers, got {lengths.dtype}")
+        if tracing_mode() is not None:  # values are the graph's inputs: no checks, no shortcut
+            return lengths.to(device=device, dtype=torch.long)
         lo, hi = int(lengths.min()), int(lengths.max())
         if lo < 1 or hi > T:
             bad = lo if lo < 1 else hi
@@ -337,6 +353,8 @@ def _run_cell(cell, x, state, lengths, backend, step_hook=None):
     if backend == "kernel":
         outputs, states_all = cell.kernel()(cell, x, state)
         return outputs, gather_last(states_all, lengths)
+    if backend == "scan" and not isinstance(x.shape[0], int):  # a static time axis unrolls
+        return scan_sequence(cell, x, state, lengths)
     return reference_sequence(cell, x, state, lengths, step_hook)
 
 
