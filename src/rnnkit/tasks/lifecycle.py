@@ -25,6 +25,7 @@ from ..config import ConfigError, from_dict, merge, to_dict
 from ..train.device import resolve_device
 from ..train.distributed import Distributed
 from ..train.loop import TrainConfig
+from ..train.precision import resolve_precision
 from ..train.run import load_weights, open_run, read_config, train_in_run
 from .spec import LoadedRun, TaskSpec
 
@@ -127,7 +128,8 @@ def train(spec: TaskSpec, settings: Any = None, *, out: str | Path = "runs",
         prepared, model = _prepare(spec, settings, resumed, dist)
     if resumed is None:  # process 0 writes the new run folder; the others read it back
         if dist.is_main:
-            extra = {"world_size": dist.world, "device": str(dev)}
+            extra = {"world_size": dist.world, "device": str(dev),  # what "auto" became
+                     "precision": resolve_precision(settings.train.precision, dev)}
             resolved = _resolved(spec, settings, prepared, model, extra)
             run = open_run(resolved, out=out, name=spec.name, artifacts=prepared.artifacts,
                            run_dir=run_dir)

@@ -229,7 +229,8 @@ class Trainer:
     def _summary(self, stopped: str) -> dict:
         return {"step": self.step, "elapsed": round(self.elapsed, 2), "epoch": self.epoch,
                 "best_val_loss": self.best, "stopped": stopped, "skipped_steps": self.skipped,
-                "rollbacks": self.rollbacks} | {f"final_{k}": v
+                "rollbacks": self.rollbacks, "precision": self.precision,
+                "world_size": self.dist.world} | {f"final_{k}": v
                                                  for k, v in self.final_metrics.items()}
 
     def _backward(self, out, params) -> tuple[bool, torch.Tensor | float]:
