@@ -12,6 +12,7 @@ A task's command-line side (``spec.cli``, a module) may add:
 from __future__ import annotations
 
 import sys
+import time
 
 from ..tasks import lifecycle, registry
 from ..train.device import DEVICE_HELP
@@ -60,15 +61,28 @@ def route(argv: list[str]) -> tuple[list[str], str | None]:
     return argv, None
 
 
-def lost_peer(args, task: str, rank: int, error: Exception) -> str:
-    """What a process says when another process of its run died (torchrun then stops all)."""
+def lost_peer(args, task: str, rank: int, error: Exception, started: float) -> str:
+    """What a process says when another process of its run died (torchrun then stops all):
+    how to continue the run when it has a checkpoint (a resumed run, or a run folder this
+    command created), else that it stopped before its first checkpoint."""
     from pathlib import Path
 
-    run = args.resume or max((str(p) for p in Path(args.out).glob(f"{task}-*")), default=None)
-    where = f"continue it with `rnnkit train {task} --resume {run}`" if run else "rerun it"
+    def checkpointed(p: Path) -> bool:
+        return (p / "checkpoints" / "last.safetensors").is_file()
+
+    if args.resume:
+        run = args.resume
+    else:  # only a run folder created by this command (not an older run in --out)
+        mine = [p for p in Path(args.out).glob(f"{task}-*")
+                if (p / "config.json").is_file() and (p / "config.json").stat().st_mtime
+                >= started - 1]
+        run = str(max(mine, key=lambda p: p.stat().st_mtime)) if mine else None
     first = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error)
+    if run is None or not checkpointed(Path(run)):
+        return (f"process {rank}: another process of this run stopped ({first}) before the "
+                "run's first checkpoint; the error of the process that stopped says why")
     return (f"process {rank}: another process of this run stopped ({first}); the last "
-            f"checkpoint is intact: {where}")
+            f"checkpoint is intact: continue it with `rnnkit train {task} --resume {run}`")
 
 
 def settings_of(args):
@@ -97,6 +111,7 @@ def run_train(args) -> int:
         procs = f" on {dist.world} processes" if dist.active else ""
         print(what + procs, file=sys.stderr)
     t = settings.train
+    started = time.time()
     progress = Progress(budget_s=t.minutes * 60 if t.minutes else None, steps=t.steps,
                         unit=spec.unit)
     try:
@@ -105,7 +120,7 @@ def run_train(args) -> int:
     except RuntimeError as e:
         if not dist.active:
             raise
-        raise UserError(lost_peer(args, spec.name, dist.rank, e)) from None
+        raise UserError(lost_peer(args, spec.name, dist.rank, e, started)) from None
     finally:
         dist.stop()
     if not dist.is_main:
