@@ -123,3 +123,12 @@ def test_a_dead_process_stops_the_job_and_resuming_is_exact(data):
     assert wa.keys() == wb.keys()
     for k in wa:
         assert torch.equal(wa[k], wb[k]), k  # the same steps, the same dropout masks
+
+
+def test_settings_that_cannot_be_shared_stop_every_process_with_a_clear_error(data):
+    bad = [a if a != "16" else "15" for a in LM]  # 15 streams on 2 processes
+    p = _run([*bad, "--out", "bad"], 2, data)
+    assert p.returncode != 0
+    assert "--batch-size 15 streams cannot be shared by 2 processes" in p.stderr
+    # the other process (when torchrun has not stopped it first) points at no run to resume
+    assert "--resume" not in p.stderr
