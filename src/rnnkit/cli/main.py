@@ -19,6 +19,7 @@
     rnnkit translate RUN [FILE|-] [--beam 5] [--n-best N] [--ref FILE]
     rnnkit train generate --data digits | --data NAMES_FOLDER
     rnnkit sample RUN --condition Russian | --condition 3,1,4
+    rnnkit export RUN -o DIR [--format onnx|torch]
 
 `train classify` / `train tag` on numeric series run `train series-classify` /
 `train series-tag` (see ``rnnkit.tasks.series.routing``). When standard output is a pipe
@@ -40,6 +41,7 @@ from . import (
     bench_cmd,
     diagnose_cmd,
     eval_cmd,
+    export_cmd,
     forecast_cmd,
     hello_cmd,
     predict_cmd,
@@ -54,7 +56,7 @@ from .common import UserError, print_json
 __all__ = ["UserError", "build_parser", "main", "print_json"]
 
 COMMANDS = (train_cmd, sample_cmd, predict_cmd, eval_cmd, translate_cmd, forecast_cmd,
-            hello_cmd, bench_cmd, viz_cmd, diagnose_cmd, serve_cmd)
+            hello_cmd, bench_cmd, viz_cmd, diagnose_cmd, serve_cmd, export_cmd)
 
 
 class ArgumentParser(argparse.ArgumentParser):
