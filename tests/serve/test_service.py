@@ -193,7 +193,7 @@ def test_classify_predict_is_the_librarys(classify_server, classify_run, client)
 def test_command_line_serves_on_loopback(lm_run):
     env = os.environ | {"PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, "-m", "rnnkit", "serve", str(lm_run), "--port", "0", "--log-level",
-           "warning"]
+           "warning", "--device", "cpu"]
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           env=env) as p:
         try:
@@ -201,6 +201,7 @@ def test_command_line_serves_on_loopback(lm_run):
             assert "serving the lm run" in line and "http://127.0.0.1:" in line
             url = line.split(" at ")[1].split()[0]
             assert httpx.get(url + "health", timeout=10).json()["task"] == "lm"
+            assert httpx.get(url + "v1/info", timeout=10).json()["device"] == "cpu"
         finally:
             p.send_signal(signal.SIGINT)
             _, err = p.communicate(timeout=15)
@@ -219,6 +220,8 @@ def test_command_line_warns_off_loopback_and_names_a_missing_extra(lm_run, monke
     assert args[1:3] == ("0.0.0.0", 8000) and args[3].max_queue == 0 and kw["warn"] is False
     assert main(["serve", str(lm_run), "--timeout", "0"]) == 2
     assert "timeout must be > 0" in capsys.readouterr().err
+    assert main(["serve", str(lm_run), "--device", "tpu"]) == 2
+    assert "unknown device 'tpu'" in capsys.readouterr().err
     monkeypatch.setitem(sys.modules, "uvicorn", None)
     assert main(["serve", str(lm_run)]) == 2
     err = capsys.readouterr().err.strip()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 
 from ..serve.limits import Limits
+from .dispatch import add_device
 from .options import add_options, given
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
@@ -25,6 +26,7 @@ def register(sub) -> None:
                    help="address to bind (default: 127.0.0.1, this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port (default: 8000; 0: any free)")
     p.add_argument("--checkpoint", choices=["best", "last"], default="best")
+    add_device(p)
     p.add_argument("--log-level", choices=LOG_LEVELS, default="info",
                    help="uvicorn's log level (default: info)")
     p.add_argument("--no-access-log", dest="access_log", action="store_false",
@@ -37,6 +39,7 @@ def run(args, opts) -> int:
     from ..config import from_dict
     from ..extras import need_extra
     from ..tasks import registry
+    from ..train.device import resolve_device
     from .common import UserError
 
     need_extra("serve", "rnnkit serve")
@@ -46,6 +49,7 @@ def run(args, opts) -> int:
         raise UserError(f"--port must be in 0..65535, got {args.port}")
     limits = from_dict(Limits, given(args, opts))
     limits.validate()
+    resolve_device(args.device)  # a bad --device is an error before anything is loaded
     spec, _ = registry.of_run(args.run)
     warning = loopback_warning(args.host)
     if warning:
@@ -58,7 +62,8 @@ def run(args, opts) -> int:
 
     try:
         serve(args.run, args.host, args.port, limits, checkpoint=args.checkpoint,
-              log_level=args.log_level, access_log=args.access_log, warn=False, on_ready=ready)
+              log_level=args.log_level, access_log=args.access_log, warn=False,
+              device=args.device, on_ready=ready)
     except KeyboardInterrupt:  # Ctrl-C (uvicorn re-raises it after its graceful shutdown)
         print("rnnkit: server stopped", file=sys.stderr)
     return 0

@@ -33,10 +33,11 @@ log = logging.getLogger(__name__)
 
 
 def create_app(run: str | Path | LoadedRun, limits: Limits | None = None, *,
-               checkpoint: str = "best") -> FastAPI:
-    """The service of ``run``: a run folder (loaded with its ``checkpoint``, best or last)
-    or a run already loaded (``rnnkit.load``). ``limits``: default :class:`Limits`."""
-    loaded = run if isinstance(run, LoadedRun) else registry.load(run, checkpoint)
+               checkpoint: str = "best", device: str = "auto") -> FastAPI:
+    """The service of ``run``: a run folder (loaded with its ``checkpoint``, best or last, on
+    ``device``: ``auto`` is a GPU when there is one) or a run already loaded
+    (``rnnkit.load``). ``limits``: default :class:`Limits`."""
+    loaded = run if isinstance(run, LoadedRun) else registry.load(run, checkpoint, device)
     limits = limits or Limits()
     limits.validate()
     svc = Service(loaded, limits, Gate(limits.max_concurrent, limits.max_queue), checkpoint)

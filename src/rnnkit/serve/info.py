@@ -51,7 +51,8 @@ def info(svc: Service) -> dict:
     """The run and the service, as ``GET /v1/info`` answers them."""
     loaded = svc.loaded
     spec = registry.get(svc.task)
-    out = {"task": svc.task, "run": svc.name, "checkpoint": svc.checkpoint,
+    device = next((str(p.device) for p in loaded.model.parameters()), "cpu")
+    out = {"task": svc.task, "run": svc.name, "checkpoint": svc.checkpoint, "device": device,
            "rnnkit": __version__, "description": spec.describe(loaded.settings),
            "model": to_dict(loaded.settings.model), "sizes": loaded.config.get("sizes", {}),
            "labels": _labels(loaded), "vocab_size": _vocab_size(loaded),

@@ -66,7 +66,7 @@ class _Server(uvicorn.Server):
 
 def serve(run, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
           limits: Limits | None = None, *, checkpoint: str = "best", log_level: str = "info",
-          access_log: bool = True, warn: bool = True,
+          access_log: bool = True, warn: bool = True, device: str = "auto",
           on_ready: Callable[[str, int], None] | None = None) -> None:
     """Serve ``run`` (a run folder or a loaded run) on ``host:port`` until interrupted.
 
@@ -76,7 +76,7 @@ def serve(run, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
     message = loopback_warning(host)
     if message and warn:
         log.warning("%s", message)
-    app = create_app(run, limits, checkpoint=checkpoint)
+    app = create_app(run, limits, checkpoint=checkpoint, device=device)
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level,
                             access_log=access_log, timeout_graceful_shutdown=5,
                             server_header=False)
