@@ -8,6 +8,11 @@
 
     python benchmarks/scaling.py                       # 150 steps, rnnkit's default model
     python benchmarks/scaling.py --steps 100 --processes 2 --hidden 256
+    python benchmarks/scaling.py --steps 100 --only precision --isa avx2   # as without AVX-512
+
+``--isa avx2`` runs every row as a machine without AVX-512 (and so without AVX-512-BF16)
+would: oneDNN is capped with ``ONEDNN_MAX_CPU_ISA=AVX2`` and PyTorch's own kernels with
+``ATEN_CPU_CAPABILITY=avx2``, so bf16 matrix products lose their native instructions.
 
 Runs one after the other (never at once), so the figures are comparable; every row also
 prints the machine's AVX-512 flags. The data are read from ../shared/data (skipped when
@@ -37,8 +42,12 @@ def cpu_flags() -> str:
     return " ".join(flags) or "no AVX-512"
 
 
+ISA_ENV = {"avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}}
+ISA: dict[str, str] = {}  # the environment of --isa, for every row
+
+
 def run(args: list[str], processes: int, out: Path, threads: int = 1) -> dict:
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), **ISA)
     base = [sys.executable, "-m", "rnnkit", *args]
     if processes > 1:
         base = [sys.executable, "-m", "torch.distributed.run", "--standalone",
@@ -62,7 +71,12 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, default=150)
     p.add_argument("--processes", type=int, default=2)
     p.add_argument("--data", default=str(DATA))
+    p.add_argument("--only", choices=["processes", "precision"], default=None,
+                   help="only the 1-vs-N-processes rows or only the fp32-vs-bf16 rows")
+    p.add_argument("--isa", choices=sorted(ISA_ENV), default=None,
+                   help="run as a CPU with at most this instruction set (see above)")
     args, rest = p.parse_known_args(argv)
+    ISA.update(ISA_ENV.get(args.isa, {}))
     if not Path(args.data).is_file():
         print(f"skipped: {args.data} not found", file=sys.stderr)
         return 0
@@ -75,23 +89,31 @@ def main(argv=None) -> int:
         cmd = ["train", "lm", "--data", str(tmp / "train.txt"), "--val-data",
                str(tmp / "val.txt"), "--steps", str(args.steps), "--sample-length", "0",
                "--device", "cpu", "--eval-every", str(args.steps), *rest]
-        rows = [run(cmd, 1, tmp / "one"), run(cmd, args.processes, tmp / "many")]
-        rows.append(run([*cmd, "--precision", "bf16"], 1, tmp / "bf16"))
-        rows.append(run(cmd, 1, tmp / "fp32-again", threads=args.processes))
-        rows.append(run([*cmd, "--precision", "bf16"], 1, tmp / "bf16-again",
-                        threads=args.processes))
-    print(f"machine: {os.cpu_count()} cores; {cpu_flags()}")
+        rows = [(1, run(cmd, 1, tmp / "one"))]
+        if args.only != "precision":
+            rows.append((1, run(cmd, args.processes, tmp / "many")))
+        if args.only != "processes":
+            rows.append((1, run([*cmd, "--precision", "bf16"], 1, tmp / "bf16")))
+            rows.append((args.processes, run(cmd, 1, tmp / "fp32-2", threads=args.processes)))
+            rows.append((args.processes, run([*cmd, "--precision", "bf16"], 1, tmp / "bf16-2",
+                                             threads=args.processes)))
+    print(f"machine: {os.cpu_count()} cores; {cpu_flags()}"
+          + (f"; run as --isa {args.isa} ({' '.join(f'{k}={v}' for k, v in ISA.items())})"
+             if args.isa else ""))
     print(f"{'processes':>9} {'threads':>7} {'precision':>9} {'steps':>5} {'train s':>8} "
           f"{'chars/s':>8} {'val loss':>8}")
-    threads = [1, 1, 1, args.processes, args.processes]
-    for r, t in zip(rows, threads):
+    for t, r in rows:
         print(f"{r['processes']:>9} {t:>7} {r['precision']:>9} {r['steps']:>5} "
               f"{r['train_s']:>8.1f} {r['chars_per_s']:>8} {r['val_loss']:>8.4f}")
-    one, many = rows[0]["chars_per_s"], rows[1]["chars_per_s"]
-    print(f"scaling efficiency ({args.processes} processes, 1 thread each): "
-          f"{many / (args.processes * one):.2f}")
-    print(f"bf16 / fp32 speed, 1 thread: {rows[2]['chars_per_s'] / one:.2f}; "
-          f"{args.processes} threads: {rows[4]['chars_per_s'] / rows[3]['chars_per_s']:.2f}")
+    speed = {(r["processes"], t, r["precision"]): r["chars_per_s"] for t, r in rows}
+    one = speed[(1, 1, "fp32")]
+    if (args.processes, 1, "fp32") in speed:
+        print(f"scaling efficiency ({args.processes} processes, 1 thread each): "
+              f"{speed[(args.processes, 1, 'fp32')] / (args.processes * one):.2f}")
+    if (1, 1, "bf16") in speed:
+        n = args.processes
+        print(f"bf16 / fp32 speed, 1 thread: {speed[(1, 1, 'bf16')] / one:.2f}; {n} threads: "
+              f"{speed[(1, n, 'bf16')] / speed[(1, n, 'fp32')]:.2f}")
     return 0
 
 

@@ -59,7 +59,8 @@ def test_bf16_on_a_cpu_trains_and_tracks_fp32(tmp_path):
     fp32 = json.loads((_lm(tmp_path) / "summary.json").read_text())["final_loss"]
     run = _lm(tmp_path, "--precision", "bf16")
     bf16 = json.loads((run / "summary.json").read_text())["final_loss"]
-    assert json.loads((run / "config.json").read_text())["train"]["precision"] == "bf16"
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["train"]["precision"] == saved["precision"] == "bf16"
     assert bf16 == pytest.approx(fp32, rel=0.05)
     lm = rnnkit.load(run, device="cpu")
     assert all(p.dtype == torch.float32 for p in lm.model.parameters())  # fp32 master weights
@@ -75,7 +76,28 @@ def test_autocast_runs_recurrent_layers_in_float32():
     assert out.dtype == hn.dtype == torch.float32
     ref, _ = lstm(h.float())  # the same inputs, in float32, outside autocast
     torch.testing.assert_close(out, ref)
-    assert resolve_precision("auto", torch.device("cpu")) == "fp32"
+
+
+def test_auto_precision_is_bf16_only_on_a_cpu_with_native_bf16(monkeypatch, tmp_path):
+    from rnnkit.train import precision
+
+    cpu, info, real = torch.device("cpu"), tmp_path / "cpuinfo", precision.Path
+    monkeypatch.setattr(precision, "Path", lambda p: real(info) if p == "/proc/cpuinfo"
+                        else real(p))
+    for flags, capped, expect in [("avx2 avx512f avx512_bf16", None, "bf16"),
+                                  ("avx2 amx_bf16", None, "bf16"),
+                                  ("avx2 avx512f avx512bw", None, "fp32"),
+                                  ("avx2 avx512_bf16", "AVX2", "fp32")]:
+        info.write_text(f"processor : 0\nflags : {flags}\n")
+        if capped:
+            monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", capped)
+        else:
+            monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+        monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
+        precision.cpu_native_bf16.cache_clear()
+        assert resolve_precision("auto", cpu) == expect, (flags, capped)
+    precision.cpu_native_bf16.cache_clear()
+    assert resolve_precision("auto", torch.device("meta")) == "fp32"
 
 
 def test_a_run_loads_on_another_device_than_it_trained_on(tmp_path, capsys):
