@@ -4,6 +4,7 @@ The public API::
 
     rnnkit.RNNCell, rnnkit.LSTMCell, rnnkit.GRUCell, rnnkit.RecurrentCell, rnnkit.LSTMState
     rnnkit.Recurrent, rnnkit.RNN, rnnkit.LSTM, rnnkit.GRU
+    rnnkit.MinGRU, rnnkit.MinLSTM (parallel scan; cells rnnkit.MinGRUCell, rnnkit.MinLSTMCell)
     rnnkit.fit(task, ...) -> run folder        rnnkit.load(run) -> the trained run
     rnnkit.TextClassifier, SequenceTagger, LanguageModel, SeriesClassifier, Forecaster:
         estimators over Python data (fit / predict / predict_proba / sample / save)
@@ -13,12 +14,13 @@ on first use so that ``import rnnkit`` stays light.
 """
 
 from ._version import __version__
-from .cells import GRUCell, LSTMCell, LSTMState, RecurrentCell, RNNCell
-from .layers import GRU, LSTM, RNN, Recurrent
+from .cells import GRUCell, LSTMCell, LSTMState, MinGRUCell, MinLSTMCell, RecurrentCell, RNNCell
+from .layers import GRU, LSTM, RNN, MinGRU, MinLSTM, Recurrent
 
 __all__ = [
     "RecurrentCell", "RNNCell", "LSTMCell", "GRUCell", "LSTMState",
-    "Recurrent", "RNN", "LSTM", "GRU", "fit", "load", "__version__",
+    "Recurrent", "RNN", "LSTM", "GRU", "MinGRUCell", "MinLSTMCell", "MinGRU", "MinLSTM",
+    "fit", "load", "__version__",
     "TextClassifier", "SequenceTagger", "LanguageModel", "SeriesClassifier", "Forecaster",
 ]
 

@@ -3,7 +3,9 @@
 from .base import GatedCell, RecurrentCell, State
 from .gru import GRUCell
 from .lstm import LSTMCell
+from .min_rnn import MinGRUCell, MinLSTMCell
 from .rnn import RNNCell
 from .states import LSTMState
 
-__all__ = ["RecurrentCell", "GatedCell", "State", "RNNCell", "LSTMCell", "LSTMState", "GRUCell"]
+__all__ = ["RecurrentCell", "GatedCell", "State", "RNNCell", "LSTMCell", "LSTMState", "GRUCell",
+           "MinGRUCell", "MinLSTMCell"]
