@@ -139,6 +139,29 @@ def test_library_train_and_load_round_trip(tmp_path):
         rnnkit.fit("lm", model={"encoder": {"hiden": 3}}, out=tmp_path / "x")
 
 
+def test_a_resumed_run_takes_a_new_budget_and_refuses_other_changes(tmp_path, capsys):
+    (tmp_path / "t.txt").write_text(TEXT)
+    argv = ["train", "lm", "--data", str(tmp_path / "t.txt"), "--batch-size", "2",
+            "--chunk-len", "8", "--embed", "8", "--hidden", "12", "--steps", "6",
+            "--sample-length", "0", "--out", str(tmp_path / "runs"), "--device", "cpu"]
+    assert main(argv) == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    assert json.loads((run / "summary.json").read_text())["step"] == 6
+    more = ["train", "lm", "--resume", str(run), "--sample-length", "0", "--device", "cpu"]
+    assert main([*more, "--steps", "9"]) == 0  # trains on to step 9
+    assert json.loads((run / "summary.json").read_text())["step"] == 9
+    assert json.loads((run / "config.json").read_text())["train"]["steps"] == 9
+    capsys.readouterr()
+    assert main([*more, "--hidden", "64"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("only its budget (steps, minutes, epochs) can change, not "
+                        "model.encoder.hidden") and "\n" not in err
+    assert main([*more, "--config", str(run / "config.json")]) == 2
+    with pytest.raises(ConfigError, match="not data.chunk_len"):
+        rnnkit.fit("lm", resume=run, data={"chunk_len": 4})
+    assert json.loads((run / "summary.json").read_text())["step"] == 9  # nothing trained
+
+
 def test_parsers_do_not_share_namespace_defaults():
     a = _parse("train", "lm")
     assert isinstance(a, argparse.Namespace) and not any(k.startswith("cfg:") for k in vars(a))

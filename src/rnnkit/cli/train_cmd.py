@@ -17,7 +17,6 @@ import time
 from ..tasks import lifecycle, registry
 from ..train.device import DEVICE_HELP
 from ..train.distributed import Distributed
-from ..train.run import read_config
 from .common import UserError
 from .options import add_config_file, add_options, file_overrides, given
 from .progress import Progress, finished_run
@@ -98,10 +97,12 @@ def run_train(args) -> int:
     spec, dist = args.spec, Distributed.from_env()
     if args.threads:
         torch.set_num_threads(args.threads)
+    overrides = None
     if args.resume:
-        saved = read_config(args.resume)
-        lifecycle.check_task(spec, args.resume, saved)
-        settings = lifecycle.settings_from_saved(spec, saved, args.resume)
+        if args.config:
+            raise UserError("--config and --resume: a resumed run keeps its saved settings")
+        overrides = given(args, args.options)
+        settings = lifecycle.resumed_settings(spec, args.resume, overrides)
         what = f"resuming the {spec.name} run in {args.resume}"
     else:
         settings = settings_of(args)
@@ -116,7 +117,8 @@ def run_train(args) -> int:
                         unit=spec.unit)
     try:
         run = lifecycle.train(spec, settings, out=args.out, resume=args.resume,
-                              callbacks=[progress], device=args.device, dist=dist)
+                              callbacks=[progress], device=args.device, dist=dist,
+                              overrides=overrides)
     except RuntimeError as e:
         if not dist.active:
             raise

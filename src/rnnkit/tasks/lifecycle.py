@@ -26,7 +26,7 @@ from ..train.device import resolve_device
 from ..train.distributed import Distributed
 from ..train.loop import TrainConfig
 from ..train.precision import resolve_precision
-from ..train.run import load_weights, open_run, read_config, train_in_run
+from ..train.run import load_weights, open_run, read_config, train_in_run, write_json
 from .spec import LoadedRun, TaskSpec
 
 log = logging.getLogger(__name__)
@@ -92,13 +92,51 @@ def _resolved(spec: TaskSpec, settings: Any, prepared, model, extra: dict) -> di
             **to_dict(settings), **prepared.info, **extra, "sizes": sizes}
 
 
+def _paths(tree: Mapping[str, Any], where: str = "") -> list[str]:
+    out = []
+    for k, v in tree.items():
+        path = f"{where}.{k}" if where else k
+        out += _paths(v, path) if isinstance(v, Mapping) else [path]
+    return out
+
+
+def resumed_settings(spec: TaskSpec, run: str | Path,
+                     overrides: Mapping[str, Any] | None = None) -> Any:
+    """The settings a resumed run continues under: its saved ones, with a new budget where
+    ``overrides`` give one (``{"train": {"steps": 200}}`` trains on to step 200). Any other
+    override is a one-line error: a run's data, model and training settings do not change
+    halfway (that would not be the run its checkpoints belong to)."""
+    saved = read_config(run)
+    check_task(spec, run, saved)
+    settings = settings_from_saved(spec, saved, run)
+    if not overrides:
+        return settings
+    train = dict(overrides.get("train", {}))
+    budget = {k: train.pop(k) for k in TrainConfig.BUDGETS if k in train}
+    other = _paths({**{k: v for k, v in overrides.items() if k != "train"}, "train": train})
+    if other:
+        raise ConfigError(f"{run}: a resumed run keeps its saved settings; only its budget "
+                          f"(steps, minutes, epochs) can change, not {', '.join(other)}")
+    settings.train = with_budget(settings.train, budget)
+    settings.train.validate()
+    return settings
+
+
 def _settings_for(spec, settings, overrides, resume):
     if resume is None:
         return None, make_settings(spec, settings, overrides)
-    resumed = Path(resume)
-    saved = read_config(resumed)
-    check_task(spec, resumed, saved)
-    return resumed, settings_from_saved(spec, saved, resumed)
+    return Path(resume), resumed_settings(spec, resume, overrides)
+
+
+def _record_budget(run: Path, settings: Any) -> None:
+    """A resumed run given a new budget: its config.json says so (a later resume, and
+    anyone reading the folder, sees the budget it trains to)."""
+    saved = read_config(run)
+    train = to_dict(settings.train)
+    if {k: saved["train"].get(k) for k in TrainConfig.BUDGETS} != \
+            {k: train[k] for k in TrainConfig.BUDGETS}:
+        write_json(run / "config.json", saved | {"train": saved["train"] | {
+            k: train[k] for k in TrainConfig.BUDGETS}})
 
 
 def train(spec: TaskSpec, settings: Any = None, *, out: str | Path = "runs",
@@ -111,12 +149,13 @@ def train(spec: TaskSpec, settings: Any = None, *, out: str | Path = "runs",
 
     ``settings``: the root config (instance or nested dict; default: the task's defaults),
     ``overrides`` applied on top. ``resume``: continue that run folder under its own saved
-    settings (``settings`` and ``overrides`` are then ignored; the device may differ from
-    the one it was trained on). ``run_dir``: the new run's folder (default: a fresh
-    ``out/NAME-DATE-TIME``). ``device``: ``auto`` (a GPU when there is one), ``cpu``,
-    ``cuda[:N]``. Under ``torchrun`` every process calls this (``dist``: default from the
-    environment); process 0 prepares the data and writes the run folder, the others read
-    its artifacts back, so every process holds the same vocabularies."""
+    settings (``settings`` is then ignored, and ``overrides`` may only give a new budget:
+    :func:`resumed_settings`; the device may differ from the one it was trained on).
+    ``run_dir``: the new run's folder (default: a fresh ``out/NAME-DATE-TIME``).
+    ``device``: ``auto`` (a GPU when there is one), ``cpu``, ``cuda[:N]``. Under
+    ``torchrun`` every process calls this (``dist``: default from the environment);
+    process 0 prepares the data and writes the run folder, the others read its artifacts
+    back, so every process holds the same vocabularies."""
     dist = dist or Distributed.from_env()
     dev = resolve_device(device, dist.local_rank)
     dist.start(dev)
@@ -124,6 +163,9 @@ def train(spec: TaskSpec, settings: Any = None, *, out: str | Path = "runs",
     spec.finalize(settings)
     settings.train.validate()
     run = resumed
+    if resumed is not None and dist.is_main:
+        _record_budget(resumed, settings)
+    dist.barrier()
     if dist.is_main or resumed is not None:
         prepared, model = _prepare(spec, settings, resumed, dist)
     if resumed is None:  # process 0 writes the new run folder; the others read it back
