@@ -5,6 +5,7 @@ The public API::
     rnnkit.RNNCell, rnnkit.LSTMCell, rnnkit.GRUCell, rnnkit.RecurrentCell, rnnkit.LSTMState
     rnnkit.Recurrent, rnnkit.RNN, rnnkit.LSTM, rnnkit.GRU
     rnnkit.MinGRU, rnnkit.MinLSTM (parallel scan; cells rnnkit.MinGRUCell, rnnkit.MinLSTMCell)
+    rnnkit.LockedDropout, EmbeddingDropout, WeightDrop, Zoneout, ar_tar_penalty: regularisers
     rnnkit.fit(task, ...) -> run folder        rnnkit.load(run) -> the trained run
     rnnkit.TextClassifier, SequenceTagger, LanguageModel, SeriesClassifier, Forecaster:
         estimators over Python data (fit / predict / predict_proba / sample / save)
@@ -16,10 +17,18 @@ on first use so that ``import rnnkit`` stays light.
 from ._version import __version__
 from .cells import GRUCell, LSTMCell, LSTMState, MinGRUCell, MinLSTMCell, RecurrentCell, RNNCell
 from .layers import GRU, LSTM, RNN, MinGRU, MinLSTM, Recurrent
+from .layers.regularizers import (
+    EmbeddingDropout,
+    LockedDropout,
+    WeightDrop,
+    Zoneout,
+    ar_tar_penalty,
+)
 
 __all__ = [
     "RecurrentCell", "RNNCell", "LSTMCell", "GRUCell", "LSTMState",
     "Recurrent", "RNN", "LSTM", "GRU", "MinGRUCell", "MinLSTMCell", "MinGRU", "MinLSTM",
+    "LockedDropout", "EmbeddingDropout", "WeightDrop", "Zoneout", "ar_tar_penalty",
     "fit", "load", "__version__",
     "TextClassifier", "SequenceTagger", "LanguageModel", "SeriesClassifier", "Forecaster",
 ]

@@ -61,3 +61,25 @@ def test_user_cells_keep_their_own_names():
     assert [n for n, _ in layer.named_parameters()][:2] == ["cells.0.lin.weight",
                                                             "cells.0.lin.bias"]
     layer.load_state_dict(layer.state_dict())  # still round-trips
+
+
+@pytest.mark.parametrize("backend", ["kernel", "reference", "torch"])
+def test_torch_parametrize_works_on_the_torch_nn_names(backend):
+    from torch.nn.utils import parametrize
+
+    class Half(torch.nn.Module):
+        def forward(self, w):
+            return w * 0.5
+
+    torch.manual_seed(0)
+    layer = rnnkit.LSTM(3, 4, num_layers=2, bidirectional=True, backend=backend)
+    ref = rnnkit.LSTM(3, 4, num_layers=2, bidirectional=True, backend=backend)
+    ref.load_state_dict(layer.state_dict())
+    with torch.no_grad():
+        ref.weight_hh_l1_reverse.mul_(0.5)
+    parametrize.register_parametrization(layer, "weight_hh_l1_reverse", Half())
+    x = torch.randn(2, 5, 3)
+    out, _ = layer(x)
+    torch.testing.assert_close(out, ref(x)[0])
+    out.sum().backward()
+    assert layer.parametrizations.weight_hh_l1_reverse.original.grad.abs().sum() > 0

@@ -97,7 +97,11 @@ class RecurrentCell(nn.Module):
     def __getattr__(self, name: str):
         aliases = self.__dict__.get("_aliases")
         if aliases is not None and name in aliases:
-            return getattr(self.__dict__["_owner"], aliases[name])
+            owner, key = self.__dict__["_owner"], aliases[name]
+            try:  # a property of the owner's class (torch.nn.utils.parametrize) or attribute
+                return object.__getattribute__(owner, key)
+            except AttributeError:  # its parameters, never the owner's own __getattr__ (that
+                return nn.Module.__getattr__(owner, key)  # asks the cell back: recursion)
         return super().__getattr__(name)
 
     # Fast path -------------------------------------------------------------------------------
