@@ -72,6 +72,19 @@ def test_sampling_is_reproducible_under_a_seed():
     assert "".join(streamed) == d == a
 
 
+@pytest.mark.parametrize("kind", ["word", "bpe"])
+def test_streamed_pieces_join_to_the_sample_for_words_and_bpe(kind):
+    from rnnkit.data import build_vocab
+
+    vocab = build_vocab(kind, TEXT * 4, **({"vocab_size": 300} if kind == "bpe" else {}))
+    m = small_model(len(vocab))
+    streamed = []
+    text = sample_text(m, vocab, "the", 30, seed=3, on_text=streamed.append)
+    assert "".join(streamed) == text and len(streamed) > 1
+    if kind == "word":
+        assert " " in text  # the words keep the spaces between them
+
+
 def test_evaluation_scores_every_target_exactly_once():
     """Batch size must not change the loss (full context, every target once)."""
     vocab = CharVocab.build(TEXT)

@@ -190,6 +190,22 @@ def _score(model, x: Tensor, y: Tensor, state, chunk_len: int) -> tuple[float, i
 
 # Sampling --------------------------------------------------------------------------------------
 
+class _Pieces:
+    """Streams each new token's share of the decoded text, so that the pieces join to what the
+    whole sample decodes to: words keep the spaces between them, BPE pieces merge, and an
+    incomplete UTF-8 character (a trailing U+FFFD) waits for the token that completes it."""
+
+    def __init__(self, vocab: Vocab, on_text: Callable[[str], None]):
+        self.vocab, self.on_text, self.ids, self.sent = vocab, on_text, [], ""
+
+    def __call__(self, i: int, tok: Tensor) -> None:
+        self.ids.append(int(tok[0]))
+        text = self.vocab.decode(self.ids).rstrip("\ufffd")
+        if text.startswith(self.sent) and len(text) > len(self.sent):
+            piece, self.sent = text[len(self.sent):], text
+            self.on_text(piece)
+
+
 def sample_text(model: LanguageModel, vocab: Vocab, prime: str = "", length: int = 500, *,
                 temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
                 greedy: bool = False, seed: int | None = None,
@@ -197,7 +213,8 @@ def sample_text(model: LanguageModel, vocab: Vocab, prime: str = "", length: int
     """Generate ``length`` tokens after ``prime``, feeding each prediction back as input.
 
     The prime is read once (one forward call) and its state carried; each new token costs one
-    step. ``on_text`` receives each token's text as it is produced (for streaming).
+    step. ``on_text`` receives the text as it is produced (for streaming; see
+    :class:`_Pieces`).
     """
     was_training = model.training
     model.eval()
@@ -211,9 +228,7 @@ def sample_text(model: LanguageModel, vocab: Vocab, prime: str = "", length: int
         state = None
         if len(ids) > 1:
             _, state = model(torch.tensor([ids[:-1]], device=dev), state)
-        emit = None
-        if on_text is not None:
-            emit = lambda i, tok: on_text(vocab.decode([int(tok[0])]))  # noqa: E731
+        emit = None if on_text is None else _Pieces(vocab, on_text)
         tokens, _ = generate(model.step, state, torch.tensor([ids[-1]], device=dev), length,
                              greedy=greedy,
                              temperature=temperature, top_k=top_k, top_p=top_p, generator=gen,
