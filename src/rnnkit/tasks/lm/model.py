@@ -201,9 +201,16 @@ class _Pieces:
     def __call__(self, i: int, tok: Tensor) -> None:
         self.ids.append(int(tok[0]))
         text = self.vocab.decode(self.ids).rstrip("\ufffd")
+        self._send(text)
+
+    def _send(self, text: str) -> None:
         if text.startswith(self.sent) and len(text) > len(self.sent):
             piece, self.sent = text[len(self.sent):], text
             self.on_text(piece)
+
+    def flush(self, text: str) -> None:
+        """The end of the sample: what is still held back (an unfinished character)."""
+        self._send(text)
 
 
 def sample_text(model: LanguageModel, vocab: Vocab, prime: str = "", length: int = 500, *,
@@ -234,4 +241,7 @@ def sample_text(model: LanguageModel, vocab: Vocab, prime: str = "", length: int
                              temperature=temperature, top_k=top_k, top_p=top_p, generator=gen,
                              on_token=emit)
     model.train(was_training)
-    return vocab.decode(tokens[0].tolist())
+    text = vocab.decode(tokens[0].tolist())
+    if emit is not None:
+        emit.flush(text)
+    return text
