@@ -112,3 +112,21 @@ class Estimator:
             raise FileExistsError(f"{path} exists; save writes a new run folder")
         shutil.copytree(self.run_, path)
         return path
+
+
+class LabelledEstimator(Estimator):
+    """An estimator of labels (classifiers): ``classes_`` in the caller's own label values,
+    in the order of ``predict_proba``'s columns."""
+
+    def _remember_labels(self, labels) -> None:
+        out: dict[str, object] = {}  # as the run folder stores them (strings) -> the caller's
+        for v in labels:
+            out.setdefault(str(v), v.item() if hasattr(v, "item") else v)
+        self._labels = out
+
+    @property
+    def classes_(self):
+        import numpy as np
+
+        m = self._check_fitted()
+        return np.array([getattr(self, "_labels", {}).get(s, s) for s in m.labels.itos])

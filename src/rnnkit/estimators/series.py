@@ -7,8 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..data.series import SeriesData
-from .base import Estimator
-from .text import _label_map
+from .base import Estimator, LabelledEstimator
 
 
 def as_series(X, lengths=None) -> list[np.ndarray]:
@@ -53,7 +52,7 @@ def _memory(series: list[np.ndarray], F: int) -> SeriesData:
                       [str(i) for i in range(len(series))], [0] * len(series), "<memory>")
 
 
-class SeriesClassifier(Estimator):
+class SeriesClassifier(LabelledEstimator):
     """Numeric series (N, T, F) -> labels (``rnnkit train series-classify``)."""
 
     task = "series-classify"
@@ -67,13 +66,8 @@ class SeriesClassifier(Estimator):
         data = {"data": _write_npz(d / "train.npz", series, list(y)), "format": "npz"}
         if X_dev is not None:
             data["dev"] = _write_npz(d / "dev.npz", as_series(X_dev, lengths_dev), list(y_dev))
-        self._labels = _label_map(list(y))
+        self._remember_labels(list(y))
         return self._train(data)
-
-    @property
-    def classes_(self) -> np.ndarray:
-        m = self._check_fitted()
-        return np.array([getattr(self, "_labels", {}).get(s, s) for s in m.labels.itos])
 
     def predict_proba(self, X, lengths=None) -> np.ndarray:
         m = self._check_fitted()

@@ -8,15 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import Estimator
-
-
-def _label_map(labels: Sequence) -> dict[str, object]:
-    """Labels as the run folder stores them (strings) -> the caller's own values."""
-    out: dict[str, object] = {}
-    for v in labels:
-        out.setdefault(str(v), v.item() if isinstance(v, np.generic) else v)
-    return out
+from .base import Estimator, LabelledEstimator
 
 
 def _write_jsonl(path: Path, texts: Sequence[str], labels: Sequence) -> Path:
@@ -30,7 +22,7 @@ def _write_jsonl(path: Path, texts: Sequence[str], labels: Sequence) -> Path:
     return path
 
 
-class TextClassifier(Estimator):
+class TextClassifier(LabelledEstimator):
     """Texts -> labels (``rnnkit train classify``).
 
     >>> clf = TextClassifier(hidden=16, embed=8, steps=5)
@@ -49,13 +41,8 @@ class TextClassifier(Estimator):
                 "format": "jsonl", "text_col": "text", "label_col": "label"}
         if X_dev is not None:
             data["dev"] = str(_write_jsonl(d / "dev.jsonl", list(X_dev), list(y_dev)))
-        self._labels = _label_map(list(y))
+        self._remember_labels(list(y))
         return self._train(data)
-
-    @property
-    def classes_(self) -> np.ndarray:
-        m = self._check_fitted()
-        return np.array([getattr(self, "_labels", {}).get(s, s) for s in m.labels.itos])
 
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
         """Class probabilities (N, C), columns in the order of ``classes_``."""

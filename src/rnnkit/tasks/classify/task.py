@@ -21,10 +21,10 @@ import torch
 from ...config import section
 from ...data import CharVocab, DataError, Vocab
 from ...data.tokens import LabelVocab, build_text_vocab, tokenize
-from ...data.vectors import load_vectors, vector_dim
+from ...data.vectors import vector_dim
 from ...train.loop import TrainConfig
 from ..common.metrics import GoldLabels, classification_report, save_dev_report
-from ..common.words import CHARS_FILE, build_char_vocab, load_char_vocab
+from ..common.words import CHARS_FILE, build_char_vocab, load_char_vocab, vectors_init
 from ..spec import LoadedRun, Prepared
 from .branch import combine, nll, train_ngram_branch
 from .data import (
@@ -109,11 +109,7 @@ def prepare(s: ClassifySettings, run: Path | None) -> Prepared:
     if chars is not None:
         artifacts[CHARS_FILE] = chars
 
-    def init_model(model: Classifier) -> dict:
-        found = (load_vectors(data.vectors, vocab.stoi, model.words.embedding.weight)
-                 if data.vectors else None)
-        return {"vectors_found": found}
-
+    init_model = vectors_init(data.vectors, vocab.stoi)
     def before_training(model: Classifier, folder: Path, callbacks) -> dict | None:
         return pretrain_classifier(model, folder, split, data, s.train, callbacks)
 

@@ -31,6 +31,7 @@ from torch import Tensor, nn
 from ...data import CharVocab, DataError, Vocab
 from ...data.batching import pad
 from ...data.tokens import TokenVocab
+from ...data.vectors import load_vectors
 from .encoder import CELLS, EncoderConfig, build_encoder
 from .pooling import last_outputs, step_mask
 
@@ -199,3 +200,15 @@ def load_char_vocab(run: str | Path, char_embed: int) -> CharVocab | None:
     if not isinstance(chars, CharVocab):
         raise DataError(f"expected a char vocabulary, found {chars.kind!r}", path=path)
     return chars
+
+
+def vectors_init(vectors: str | None, stoi: dict[str, int]):
+    """A word model's ``Prepared.init_model``: copy the pretrained ``vectors`` file's rows into
+    ``model.words.embedding`` (``sizes["vectors_found"]``: how many words it had; None
+    without a file)."""
+    def init_model(model: nn.Module) -> dict:
+        found = (load_vectors(vectors, stoi, model.words.embedding.weight)
+                 if vectors else None)
+        return {"vectors_found": found}
+
+    return init_model

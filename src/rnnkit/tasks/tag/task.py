@@ -18,10 +18,10 @@ from ...data import DataError, Vocab
 from ...data.batching import split_indices
 from ...data.conllu import TaggedSentence, read_tagged
 from ...data.tokens import LabelVocab, TokenVocab
-from ...data.vectors import load_vectors, vector_dim
+from ...data.vectors import vector_dim
 from ...train.loop import TrainConfig
 from ..common.metrics import GoldLabels, save_dev_report, tag_report
-from ..common.words import CHARS_FILE, WordEncoders, build_char_vocab, load_char_vocab
+from ..common.words import CHARS_FILE, WordEncoders, build_char_vocab, load_char_vocab, vectors_init
 from ..spec import LoadedRun, Prepared
 from .model import Tagger, TaggerConfig, TagTask, predict_tags
 
@@ -119,11 +119,7 @@ def prepare(s: TagSettings, run: Path | None) -> Prepared:
     if chars is not None:
         artifacts[CHARS_FILE] = chars
 
-    def init_model(model: Tagger) -> dict:
-        found = (load_vectors(data.vectors, words.stoi, model.words.embedding.weight)
-                 if data.vectors else None)
-        return {"vectors_found": found}
-
+    init_model = vectors_init(data.vectors, words.stoi)
     return Prepared(task, data.data, artifacts, info={"labels": tags.itos},
                     sizes={"train_sentences": len(train_s), "dev_sentences": len(dev_s),
                            "train_words": sum(len(x.words) for x in train_s),
