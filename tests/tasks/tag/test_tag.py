@@ -93,3 +93,29 @@ def test_tag_encoders_lowercase_words_keep_case_in_chars_and_clip_long_words():
     ids, ch = enc.encode(["X", "abcdefghij", "Y"])
     assert ids == [1, 0, 0]
     assert [chars.decode(c) for c in ch] == ["X", "abij", "Y"]
+
+
+@pytest.mark.parametrize("task", ["tag", "classify"])
+def test_pretrained_vectors_set_the_embedding_size_and_rows(tmp_path, task):
+    import json
+
+    import rnnkit
+
+    (tmp_path / "v.txt").write_text("the 1 2 3\ncat 4 5 6\nsat 7 8 9\n")
+    if task == "tag":
+        rows = "\n\n".join("the DET\ncat NOUN\nsat VERB" for _ in range(12))
+        (tmp_path / "d.txt").write_text(rows + "\n")
+        data = {"data": str(tmp_path / "d.txt"), "format": "columns", "lowercase": False}
+    else:
+        (tmp_path / "d.csv").write_text("text,label\n" + "the cat sat,a\nsat the,b\n" * 10)
+        data = {"data": str(tmp_path / "d.csv")}
+    data |= {"vectors": str(tmp_path / "v.txt")}
+    run = rnnkit.fit(task, data=data, model={"encoder": {"hidden": 4}, "char_embed": 0},
+                     train={"steps": 1, "lr": 1e-12, "warmup_steps": 0},
+                     out=tmp_path / "runs", device="cpu")
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["model"]["embed"] == 3 and cfg["sizes"]["vectors_found"] == 3
+    m = rnnkit.load(run, device="cpu")
+    vocab = m.vocab if task == "classify" else m.encoders.words
+    emb = m.model.words.embedding.weight
+    assert emb[vocab.stoi["cat"]].tolist() == pytest.approx([4.0, 5.0, 6.0], abs=1e-6)
