@@ -37,6 +37,7 @@ from ..cells.base import RecurrentCell
 from ..kernels.common import gather_last, map_state, stack_states, state_leaves
 from ..kernels.reference import reference_sequence
 from ..kernels.scan import scan_sequence, tracing_mode
+from .fallback import kernel_error, reference_fallback
 from .naming import TORCH_KEY, adopt_parameters, cell_index, from_torch_names, to_torch_names
 from .torch_backend import torch_forward, torch_mode
 
@@ -134,13 +135,14 @@ class Recurrent(nn.Module):
         if input_size is not None and input_size != first.input_size:
             raise ValueError(f"input_size={input_size} but the cell reads {first.input_size}")
         H = first.hidden_size
+        out_size = getattr(first, "output_size", H)  # what a layer outputs (a ProjLSTMCell: P)
         cells = []
         for layer in range(num_layers):
             for d in range(D):
                 if layer == 0 and d == 0:
                     cells.append(first)
                 else:
-                    cells.append(make(first.input_size if layer == 0 else D * H))
+                    cells.append(make(first.input_size if layer == 0 else D * out_size))
         self.cells = nn.ModuleList(cells)
         self.input_size = first.input_size
         self.hidden_size = H
@@ -185,19 +187,16 @@ class Recurrent(nn.Module):
             return "torch" if torch_mode(self) is not None else "reference"
         has_kernel = all(getattr(c, "kernel", lambda: None)() is not None for c in self.cells)
         if self.backend == "auto":
-            mode = torch_mode(self) if has_kernel else None
+            mode = torch_mode(self)
             if mode is not None and device.type == "cuda":
                 return "torch"
-            if mode == "lstm" and not torch.is_grad_enabled():
+            if mode == "lstm" and has_kernel and not torch.is_grad_enabled():
                 # Inference: oneDNN's fused LSTM forward is 1.2-7x faster than the kernel's
                 # forward (docs/benchmarks.md), and no backward is needed.
                 return "torch"
-            return "kernel" if has_kernel else "reference"
+            return "kernel" if has_kernel else reference_fallback(self.cells[0])
         if self.backend == "kernel" and not has_kernel:
-            raise ValueError(
-                f"backend='kernel' needs cells with a kernel; {type(self.cells[0]).__name__} has "
-                "none (use backend='reference' or 'auto')"
-            )
+            raise kernel_error(self.cells[0])
         if self.backend == "torch" and torch_mode(self) is None:
             raise ValueError(
                 "backend='torch' delegates to torch.nn and needs rnnkit's built-in RNNCell, "

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from ..cells import GRUCell, LSTMCell, RNNCell
+from ..cells.lstm_proj import ProjLSTMCell, check_proj_size
 from .recurrent import Recurrent
 
 
-def _check_torch_args(batch_first, proj_size):
+def _check_torch_args(batch_first):
     if batch_first is not True:
         raise ValueError("rnnkit layers are always batch first: x is (B, T, I)")
-    if proj_size:
-        raise ValueError("proj_size is not supported")
 
 
 class RNN(Recurrent):
@@ -37,7 +36,7 @@ class RNN(Recurrent):
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
                  dropout=0.0, bidirectional=False, backend="auto", batch_first=True,
                  device=None, dtype=None):
-        _check_torch_args(batch_first, 0)
+        _check_torch_args(batch_first)
         cell = RNNCell(input_size, hidden_size, bias, nonlinearity, device=device, dtype=dtype)
         super().__init__(cell, num_layers, bidirectional, dropout, backend)
         self.nonlinearity = nonlinearity
@@ -48,6 +47,12 @@ class LSTM(Recurrent):
     """LSTM layer (:class:`~rnnkit.cells.LSTMCell`), arguments as ``torch.nn.LSTM``.
 
     The state is an :class:`~rnnkit.cells.LSTMState` ``(h, c)``, each (L*D, B, H).
+
+    With ``proj_size=P`` (0 < P < H) it is ``torch.nn.LSTM(proj_size=P)``:
+    ``h_t = W_hr (o_t * tanh(c_t))`` (:class:`~rnnkit.cells.lstm_proj.ProjLSTMCell`), outputs
+    (B, T, D*P), state ``(h (L*D, B, P), c (L*D, B, H))``, parameters ``weight_hr_l{k}``
+    (P, H). It has no kernel: ``"auto"`` runs it on the reference loop on a CPU (oneDNN has
+    no projected LSTM either), on torch.nn (cuDNN) on CUDA.
 
     >>> import torch
     >>> lstm = LSTM(8, 16, num_layers=2)
@@ -76,10 +81,17 @@ class LSTM(Recurrent):
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, dropout=0.0,
                  bidirectional=False, backend="auto", batch_first=True, proj_size=0,
                  device=None, dtype=None):
-        _check_torch_args(batch_first, proj_size)
-        cell = LSTMCell(input_size, hidden_size, bias, device=device, dtype=dtype)
+        _check_torch_args(batch_first)
+        if isinstance(hidden_size, int) and hidden_size > 0:  # else the cell says what is wrong
+            check_proj_size(proj_size, hidden_size)
+        if proj_size:
+            cell = ProjLSTMCell(input_size, hidden_size, bias, proj_size, device=device,
+                                dtype=dtype)
+        else:
+            cell = LSTMCell(input_size, hidden_size, bias, device=device, dtype=dtype)
         super().__init__(cell, num_layers, bidirectional, dropout, backend)
         self.bias = bias
+        self.proj_size = proj_size
 
 
 class GRU(Recurrent):
@@ -106,7 +118,7 @@ class GRU(Recurrent):
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, dropout=0.0,
                  bidirectional=False, backend="auto", batch_first=True, device=None, dtype=None):
-        _check_torch_args(batch_first, 0)
+        _check_torch_args(batch_first)
         cell = GRUCell(input_size, hidden_size, bias, device=device, dtype=dtype)
         super().__init__(cell, num_layers, bidirectional, dropout, backend)
         self.bias = bias

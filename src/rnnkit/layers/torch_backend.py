@@ -1,7 +1,8 @@
 """Delegation to torch.nn's fused RNN implementations (cuDNN on CUDA, oneDNN LSTM on a CPU).
 
 Same API as the other backends: batch-first input, unsorted ``lengths`` on any device, torch.nn
-state shapes. Only rnnkit's built-in cells qualify (their parameters are torch.nn's).
+state shapes. Only rnnkit's built-in cells qualify (their parameters are torch.nn's), the
+projected LSTM (``proj_size``) included.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from torch import Tensor
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 from ..cells import GRUCell, LSTMCell, RNNCell
+from ..cells.lstm_proj import ProjLSTMCell
 from ..cells.states import LSTMState
 from ..kernels.common import stack_states
 
@@ -28,9 +30,11 @@ def torch_mode(layer) -> str | None:
     rnnkit's built-in kinds with one bias setting (and, for the RNN, one nonlinearity)."""
     first = layer.cells[0]
     kinds = {type(c) for c in layer.cells}
-    if len(kinds) != 1 or type(first) not in (RNNCell, LSTMCell, GRUCell):
+    if len(kinds) != 1 or type(first) not in (RNNCell, LSTMCell, GRUCell, ProjLSTMCell):
         return None
     if any(c.bias != first.bias for c in layer.cells):
+        return None
+    if any(getattr(c, "proj_size", 0) != getattr(first, "proj_size", 0) for c in layer.cells):
         return None
     if isinstance(first, LSTMCell):
         return "lstm"
@@ -50,6 +54,8 @@ def torch_forward(layer, x: Tensor, state, lengths: Tensor | None, states: list)
         params += [cell.weight_ih, cell.weight_hh]
         if has_bias:
             params += [cell.bias_ih, cell.bias_hh]
+        if mode == "lstm" and getattr(cell, "proj_size", 0):
+            params.append(cell.weight_hr)  # torch.nn finds the projection from h's size
     stacked = stack_states(states)
     hx = (stacked.h, stacked.c) if mode == "lstm" else stacked
     common = (params, has_bias, layer.num_layers, layer.dropout, layer.training,
