@@ -214,3 +214,32 @@ def test_gradcheck_float64():
         return out[0], out[1].h, out[1].c
 
     assert torch.autograd.gradcheck(fn, (x, h0, c0, *params))
+
+
+def test_zoneout_wraps_the_projected_cell():
+    from rnnkit.layers.zoneout import Zoneout
+
+    layer = rnnkit.Recurrent(Zoneout(ProjLSTMCell(I, H, proj_size=P), 0.1, 0.1), num_layers=2,
+                             bidirectional=True)
+    out, state = layer(torch.randn(2, 4, I), lengths=torch.tensor([4, 2]))
+    assert out.shape == (2, 4, 2 * P) and state.h.shape == (4, 2, P) and state.c.shape == (4, 2, H)
+
+
+def test_onnx_export_unrolls_the_reference_path():
+    """ONNX's LSTM operator has no projection: the traced layer runs its reference loop."""
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    import io
+
+    torch.manual_seed(0)
+    lstm = rnnkit.LSTM(I, H, num_layers=2, bidirectional=True, proj_size=P).eval()
+    x, lengths = torch.randn(2, 4, I), torch.tensor([4, 2])
+    f = io.BytesIO()
+    torch.onnx.export(lstm, (x, None, lengths), f, dynamo=False,
+                      input_names=["x", "lengths"], output_names=["out", "h", "c"])
+    session = ort.InferenceSession(f.getvalue())
+    out, h, c = session.run(None, {"x": x.numpy(), "lengths": lengths.numpy()})
+    with torch.no_grad():
+        want_out, (want_h, want_c) = lstm(x, lengths=lengths)
+    for got, want in ((out, want_out), (h, want_h), (c, want_c)):
+        torch.testing.assert_close(torch.from_numpy(got), want, rtol=1e-5, atol=1e-6)

@@ -184,7 +184,8 @@ class Recurrent(nn.Module):
         if traced == "export":
             return "scan"  # the one loop torch.export traces over a dynamic time axis
         if traced == "trace" and self.backend != "reference":
-            return "torch" if torch_mode(self) is not None else "reference"
+            projected = getattr(self.cells[0], "proj_size", 0)  # ONNX's LSTM has no projection
+            return "torch" if torch_mode(self) is not None and not projected else "reference"
         has_kernel = all(getattr(c, "kernel", lambda: None)() is not None for c in self.cells)
         if self.backend == "auto":
             mode = torch_mode(self)

@@ -45,6 +45,7 @@ class Zoneout(RecurrentCell):
                 raise TypeError(f"Zoneout wraps a cell; {type(cell).__name__} lacks {attr!r}")
         self.cell = cell
         self.input_size, self.hidden_size = cell.input_size, cell.hidden_size
+        self.output_size = getattr(cell, "output_size", cell.hidden_size)  # ProjLSTMCell: P
         self.zoneout_h = check_dropout("zoneout_h", zoneout_h)
         self.zoneout_c = check_dropout("zoneout_c", zoneout_c)
         template = cell.initial_state(1)
