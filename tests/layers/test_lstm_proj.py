@@ -28,7 +28,7 @@ CONFIGS = [
 CASES = [
     pytest.param(backend, *cfg, id=f"{backend}-L{cfg[0]}{'-bi' if cfg[1] else ''}"
                  f"{'-len' if cfg[2] else ''}{'-h0' if cfg[3] else ''}-B{cfg[4]}T{cfg[5]}")
-    for backend in ("auto", "reference", "torch")
+    for backend in ("auto", "kernel", "reference", "torch")
     for cfg in CONFIGS
 ]
 
@@ -97,7 +97,7 @@ def test_parity_with_torch_nn(backend, L, bidir, use_lengths, use_state, B, T):
     check_against_torch(ref, ours, L, 2 if bidir else 1, use_lengths, use_state, B, T)
 
 
-@pytest.mark.parametrize("backend", ["reference", "torch"])
+@pytest.mark.parametrize("backend", ["kernel", "reference", "torch"])
 def test_parity_without_bias(backend):
     torch.manual_seed(1)
     ref, ours = make_pair(2, True, bias=False, backend=backend)
@@ -158,33 +158,54 @@ def test_proj_size_zero_is_the_plain_lstm():
     assert lstm.resolve_backend(CPU) == "kernel"
 
 
-def test_backends_agree_and_auto_is_reference(caplog, monkeypatch):
-    monkeypatch.setattr(fallback, "_NOTED", set())  # the note is logged once per process
+def test_backends_agree_and_auto_is_the_kernel():
     torch.manual_seed(3)
     lstm = rnnkit.LSTM(I, H, num_layers=2, bidirectional=True, proj_size=P).double()
     x, lengths = torch.randn(4, 6, I, dtype=F64), torch.tensor([6, 2, 5, 1])
-    with caplog.at_level(logging.INFO, logger="rnnkit"):
-        assert lstm.resolve_backend(CPU) == "reference"
-    assert "ProjLSTMCell" in caplog.text and "no hand-written kernel" in caplog.text
-    caplog.clear()
-    with torch.no_grad(), caplog.at_level(logging.INFO, logger="rnnkit"):
-        assert lstm.resolve_backend(CPU) == "reference"  # oneDNN has no projected LSTM
-    assert caplog.text == ""  # said once
+    assert lstm.resolve_backend(CPU) == "kernel"
+    with torch.no_grad():
+        assert lstm.resolve_backend(CPU) == "kernel"  # oneDNN has no projected LSTM
     assert lstm.resolve_backend(torch.device("cuda")) == "torch"  # cuDNN has one
     results = {}
-    for backend in ("auto", "reference", "torch"):
+    for backend in ("auto", "kernel", "reference", "torch"):
         lstm.backend = backend
         results[backend] = lstm(x, lengths=lengths)
-    for backend in ("reference", "torch"):
+    for backend in ("kernel", "reference", "torch"):
         (o, (h, c)), (o2, (h2, c2)) = results["auto"], results[backend]
         for a, b in ((o, o2), (h, h2), (c, c2)):
             torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
 
 
-def test_explicit_kernel_backend_is_a_clear_error():
-    lstm = rnnkit.LSTM(I, H, proj_size=P, backend="kernel")
-    with pytest.raises(ValueError, match=r"backend='kernel' .*ProjLSTMCell.*no hand-written"):
-        lstm(torch.randn(2, 3, I))
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_auto_is_cudnn_and_agrees_with_the_kernel():
+    torch.manual_seed(4)
+    lstm = rnnkit.LSTM(I, H, num_layers=2, bidirectional=True, proj_size=P).double()
+    x, lengths = torch.randn(4, 6, I, dtype=F64), torch.tensor([6, 2, 5, 1])
+    out, (h, c) = lstm(x, lengths=lengths)
+    lstm.cuda()
+    assert lstm.resolve_backend(torch.device("cuda")) == "torch"
+    out_c, (h_c, c_c) = lstm(x.cuda(), lengths=lengths)
+    for a, b in ((out, out_c), (h, h_c), (c, c_c)):
+        torch.testing.assert_close(a, b.cpu(), rtol=1e-9, atol=1e-10)
+
+
+class _NoKernelYet(ProjLSTMCell):
+    no_kernel_reason = "this variant has no hand-written kernel yet"
+
+    def kernel(self):
+        return None
+
+
+def test_a_cell_without_kernel_says_why_once(caplog, monkeypatch):
+    monkeypatch.setattr(fallback, "_NOTED", set())  # the note is logged once per process
+    layer = rnnkit.Recurrent(_NoKernelYet(I, H, proj_size=P))
+    with caplog.at_level(logging.INFO, logger="rnnkit"):
+        assert layer.resolve_backend(CPU) == "reference"
+        assert layer.resolve_backend(CPU) == "reference"
+    assert caplog.text.count("_NoKernelYet") == 1 and "no hand-written kernel yet" in caplog.text
+    layer.backend = "kernel"
+    with pytest.raises(ValueError, match=r"backend='kernel' .*_NoKernelYet.*no hand-written"):
+        layer(torch.randn(2, 3, I))
 
 
 def test_bad_state_shape_says_what_it_expects():
@@ -197,10 +218,11 @@ def test_bad_state_shape_says_what_it_expects():
         cell.step(torch.zeros(2, I), (torch.zeros(2, H), torch.zeros(2, H)))
 
 
-def test_gradcheck_float64():
+@pytest.mark.parametrize("backend", ["kernel", "reference"])
+def test_gradcheck_float64(backend):
     torch.manual_seed(0)
     lstm = rnnkit.LSTM(2, 3, num_layers=2, bidirectional=True, proj_size=1,
-                       backend="reference").double()
+                       backend=backend).double()
     x = torch.randn(2, 3, 2, dtype=F64, requires_grad=True)
     h0 = torch.randn(4, 2, 1, dtype=F64, requires_grad=True)
     c0 = torch.randn(4, 2, 3, dtype=F64, requires_grad=True)

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..kernels.lstm_proj import proj_lstm_sequence
 from .lstm import LSTMCell
 from .states import LSTMState
 
@@ -35,8 +36,8 @@ class ProjLSTMCell(LSTMCell):
 
     Weights: ``weight_ih`` (4H, I), ``weight_hh`` (4H, P), ``bias_ih``, ``bias_hh`` (4H),
     ``weight_hr`` (P, H), registered in torch.nn's order and all initialised from
-    U(-1/sqrt(H), 1/sqrt(H)), as ``torch.nn.LSTM(proj_size=P)``. There is no hand-written
-    kernel: :class:`rnnkit.Recurrent` runs it on the reference loop (or on torch.nn).
+    U(-1/sqrt(H), 1/sqrt(H)), as ``torch.nn.LSTM(proj_size=P)``. Its hand-written kernel is
+    :func:`rnnkit.kernels.lstm_proj.proj_lstm_sequence` (no native C++ loop).
 
     >>> cell = ProjLSTMCell(3, 5, proj_size=2)
     >>> y, (h, c) = cell.step(torch.zeros(4, 3), cell.initial_state(4))
@@ -45,7 +46,6 @@ class ProjLSTMCell(LSTMCell):
     """
 
     PARAMETERS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
-    no_kernel_reason = "the projected LSTM (proj_size > 0) has no hand-written kernel"
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, proj_size: int = 1,
                  device: torch.device | None = None, dtype: torch.dtype | None = None):
@@ -91,4 +91,4 @@ class ProjLSTMCell(LSTMCell):
         return h, LSTMState(h, c)
 
     def kernel(self):
-        return None
+        return proj_lstm_sequence

@@ -1,9 +1,9 @@
 """Why a layer of built-in cells runs on the reference loop: said once, in one log line.
 
-A cell that has no hand-written kernel for a reason worth telling (e.g. the projected LSTM,
-:class:`~rnnkit.cells.lstm_proj.ProjLSTMCell`) names it in ``no_kernel_reason``; ``"auto"``
-then picks the reference path and logs that reason once per cell class, and an explicit
-``backend="kernel"`` raises with it.
+A cell that has no hand-written kernel for a reason worth telling (a built-in cell's variant
+whose kernel is not written yet) names it in a ``no_kernel_reason`` attribute; ``"auto"`` then
+picks the reference path and logs that reason once per cell class, and an explicit
+``backend="kernel"`` raises with it. Cells users write say nothing and run on the reference path.
 """
 
 from __future__ import annotations

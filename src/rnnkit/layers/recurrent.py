@@ -183,15 +183,15 @@ class Recurrent(nn.Module):
         traced = tracing_mode()
         if traced == "export":
             return "scan"  # the one loop torch.export traces over a dynamic time axis
+        projected = getattr(self.cells[0], "proj_size", 0)  # neither ONNX nor oneDNN has one
         if traced == "trace" and self.backend != "reference":
-            projected = getattr(self.cells[0], "proj_size", 0)  # ONNX's LSTM has no projection
             return "torch" if torch_mode(self) is not None and not projected else "reference"
         has_kernel = all(getattr(c, "kernel", lambda: None)() is not None for c in self.cells)
         if self.backend == "auto":
-            mode = torch_mode(self)
+            mode = torch_mode(self) if has_kernel else None
             if mode is not None and device.type == "cuda":
                 return "torch"
-            if mode == "lstm" and has_kernel and not torch.is_grad_enabled():
+            if mode == "lstm" and not projected and not torch.is_grad_enabled():
                 # Inference: oneDNN's fused LSTM forward is 1.2-7x faster than the kernel's
                 # forward (docs/benchmarks.md), and no backward is needed.
                 return "torch"

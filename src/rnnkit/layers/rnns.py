@@ -51,8 +51,8 @@ class LSTM(Recurrent):
     With ``proj_size=P`` (0 < P < H) it is ``torch.nn.LSTM(proj_size=P)``:
     ``h_t = W_hr (o_t * tanh(c_t))`` (:class:`~rnnkit.cells.lstm_proj.ProjLSTMCell`), outputs
     (B, T, D*P), state ``(h (L*D, B, P), c (L*D, B, H))``, parameters ``weight_hr_l{k}``
-    (P, H). It has no kernel: ``"auto"`` runs it on the reference loop on a CPU (oneDNN has
-    no projected LSTM either), on torch.nn (cuDNN) on CUDA.
+    (P, H). ``"auto"`` runs it on its hand-written kernel on a CPU, also under
+    ``torch.no_grad()`` (oneDNN has no projected LSTM), and on torch.nn (cuDNN) on CUDA.
 
     >>> import torch
     >>> lstm = LSTM(8, 16, num_layers=2)
