@@ -98,10 +98,13 @@ class RecurrentCell(nn.Module):
         aliases = self.__dict__.get("_aliases")
         if aliases is not None and name in aliases:
             owner, key = self.__dict__["_owner"], aliases[name]
-            try:  # a property of the owner's class (torch.nn.utils.parametrize) or attribute
-                return object.__getattribute__(owner, key)
-            except AttributeError:  # its parameters, never the owner's own __getattr__ (that
-                return nn.Module.__getattr__(owner, key)  # asks the cell back: recursion)
+            params = owner.__dict__["_parameters"]
+            if key in params:
+                return params[key]
+            if isinstance(getattr(type(owner), key, None), property):  # parametrize's
+                return getattr(owner, key)
+            # never the owner's own __getattr__: it asks the cell back (recursion)
+            raise AttributeError(f"{type(owner).__name__} has no parameter {key!r}")
         return super().__getattr__(name)
 
     # Fast path -------------------------------------------------------------------------------
