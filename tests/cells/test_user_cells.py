@@ -272,6 +272,18 @@ def test_layer_parameters_and_state_dict(kind):
         cell = CELLS[kind](3, 4, eps=1e-3)
         assert rnnkit.Recurrent(cell, num_layers=2).cells[1].eps == 1e-3
         assert "eps=0.001" in repr(cell)
+    # a layer's cell re-initialises the layer's own parameters (read through its aliases)
+    with torch.no_grad():
+        for p in layer.parameters():
+            p.fill_(0.3)
+    layer.cells[3].reset_parameters()
+    w = layer.weight_hh_l1_reverse
+    assert w.abs().max() <= 0.5 and len(w.unique()) > 1 and layer.weight_hh_l0.eq(0.3).all()
+    if kind == "ln_lstm":
+        assert layer.ln_c_weight_l1_reverse.eq(1).all() and layer.ln_c_weight_l0.eq(0.3).all()
+    # device / dtype reach every parameter, and the spawned cells keep them
+    deep = rnnkit.Recurrent(CELLS[kind](3, 4, dtype=F64), num_layers=2, bidirectional=True)
+    assert {p.dtype for p in deep.parameters()} == {F64}
     for backend in ("kernel", "torch"):
         with pytest.raises(ValueError, match=backend):
             rnnkit.Recurrent(CELLS[kind](3, 4), backend=backend)(x)
