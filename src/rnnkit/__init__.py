@@ -3,7 +3,7 @@
 The public API::
 
     rnnkit.RNNCell, rnnkit.LSTMCell, rnnkit.GRUCell, rnnkit.RecurrentCell, rnnkit.LSTMState
-    rnnkit.Recurrent, rnnkit.RNN, rnnkit.LSTM, rnnkit.GRU
+    rnnkit.Recurrent, rnnkit.RNN, rnnkit.LSTM, rnnkit.GRU (LSTM proj_size: rnnkit.ProjLSTMCell)
     rnnkit.MinGRU, rnnkit.MinLSTM (parallel scan; cells rnnkit.MinGRUCell, rnnkit.MinLSTMCell)
     rnnkit.LockedDropout, EmbeddingDropout, WeightDrop, Zoneout, ar_tar_penalty: regularisers
     rnnkit.fit(task, ...) -> run folder        rnnkit.load(run) -> the trained run
@@ -15,7 +15,16 @@ on first use so that ``import rnnkit`` stays light.
 """
 
 from ._version import __version__
-from .cells import GRUCell, LSTMCell, LSTMState, MinGRUCell, MinLSTMCell, RecurrentCell, RNNCell
+from .cells import (
+    GRUCell,
+    LSTMCell,
+    LSTMState,
+    MinGRUCell,
+    MinLSTMCell,
+    ProjLSTMCell,
+    RecurrentCell,
+    RNNCell,
+)
 from .layers import GRU, LSTM, RNN, MinGRU, MinLSTM, Recurrent
 from .layers.regularizers import (
     EmbeddingDropout,
@@ -27,7 +36,8 @@ from .layers.regularizers import (
 
 __all__ = [
     "RecurrentCell", "RNNCell", "LSTMCell", "GRUCell", "LSTMState",
-    "Recurrent", "RNN", "LSTM", "GRU", "MinGRUCell", "MinLSTMCell", "MinGRU", "MinLSTM",
+    "Recurrent", "RNN", "LSTM", "GRU", "MinGRUCell", "MinLSTMCell", "ProjLSTMCell", "MinGRU",
+    "MinLSTM",
     "LockedDropout", "EmbeddingDropout", "WeightDrop", "Zoneout", "ar_tar_penalty",
     "fit", "load", "__version__",
     "TextClassifier", "SequenceTagger", "LanguageModel", "SeriesClassifier", "Forecaster",

@@ -3,9 +3,10 @@
 from .base import GatedCell, RecurrentCell, State
 from .gru import GRUCell
 from .lstm import LSTMCell
+from .lstm_proj import ProjLSTMCell
 from .min_rnn import MinGRUCell, MinLSTMCell
 from .rnn import RNNCell
 from .states import LSTMState
 
 __all__ = ["RecurrentCell", "GatedCell", "State", "RNNCell", "LSTMCell", "LSTMState", "GRUCell",
-           "MinGRUCell", "MinLSTMCell"]
+           "MinGRUCell", "MinLSTMCell", "ProjLSTMCell"]
