@@ -5,6 +5,7 @@ The public API::
     rnnkit.RNNCell, rnnkit.LSTMCell, rnnkit.GRUCell, rnnkit.RecurrentCell, rnnkit.LSTMState
     rnnkit.Recurrent, rnnkit.RNN, rnnkit.LSTM, rnnkit.GRU (LSTM proj_size: rnnkit.ProjLSTMCell)
     rnnkit.MinGRU, rnnkit.MinLSTM (parallel scan; cells rnnkit.MinGRUCell, rnnkit.MinLSTMCell)
+    rnnkit.LayerNormLSTMCell, LayerNormGRUCell, PeepholeLSTMCell: more cells (docs/cells.md)
     rnnkit.LockedDropout, EmbeddingDropout, WeightDrop, Zoneout, ar_tar_penalty: regularisers
     rnnkit.fit(task, ...) -> run folder        rnnkit.load(run) -> the trained run
     rnnkit.TextClassifier, SequenceTagger, LanguageModel, SeriesClassifier, Forecaster:
@@ -17,10 +18,13 @@ on first use so that ``import rnnkit`` stays light.
 from ._version import __version__
 from .cells import (
     GRUCell,
+    LayerNormGRUCell,
+    LayerNormLSTMCell,
     LSTMCell,
     LSTMState,
     MinGRUCell,
     MinLSTMCell,
+    PeepholeLSTMCell,
     ProjLSTMCell,
     RecurrentCell,
     RNNCell,
@@ -37,7 +41,7 @@ from .layers.regularizers import (
 __all__ = [
     "RecurrentCell", "RNNCell", "LSTMCell", "GRUCell", "LSTMState",
     "Recurrent", "RNN", "LSTM", "GRU", "MinGRUCell", "MinLSTMCell", "ProjLSTMCell", "MinGRU",
-    "MinLSTM",
+    "MinLSTM", "LayerNormLSTMCell", "LayerNormGRUCell", "PeepholeLSTMCell",
     "LockedDropout", "EmbeddingDropout", "WeightDrop", "Zoneout", "ar_tar_penalty",
     "fit", "load", "__version__",
     "TextClassifier", "SequenceTagger", "LanguageModel", "SeriesClassifier", "Forecaster",
