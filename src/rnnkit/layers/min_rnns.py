@@ -24,29 +24,29 @@ from __future__ import annotations
 
 from ..cells.min_rnn import MinGRUCell, MinLSTMCell
 from .recurrent import Recurrent
+from .rnns import _check_torch_args
 
 
-class MinGRU(Recurrent):
+class _MinLayer(Recurrent):
+    cell_class: type  # the layer's cell
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, dropout=0.0,
+                 bidirectional=False, backend="auto", batch_first=True, device=None, dtype=None):
+        _check_torch_args(batch_first)
+        cell = self.cell_class(input_size, hidden_size, bias, device=device, dtype=dtype)
+        super().__init__(cell, num_layers, bidirectional, dropout, backend)
+        self.bias = bias
+
+
+class MinGRU(_MinLayer):
     """minGRU layer: ``MinGRU(input_size, hidden_size, num_layers=1, bias=True, dropout=0.0,
     bidirectional=False, backend="auto")``; state (L*D, B, H), as :class:`rnnkit.GRU`."""
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, dropout=0.0,
-                 bidirectional=False, backend="auto", batch_first=True, device=None, dtype=None):
-        if batch_first is not True:
-            raise ValueError("rnnkit layers are always batch first: x is (B, T, I)")
-        cell = MinGRUCell(input_size, hidden_size, bias, device=device, dtype=dtype)
-        super().__init__(cell, num_layers, bidirectional, dropout, backend)
-        self.bias = bias
+    cell_class = MinGRUCell
 
 
-class MinLSTM(Recurrent):
+class MinLSTM(_MinLayer):
     """minLSTM layer, arguments as :class:`MinGRU`. Its state is one tensor ``h``
     (L*D, B, H): the minLSTM has no separate cell state."""
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, dropout=0.0,
-                 bidirectional=False, backend="auto", batch_first=True, device=None, dtype=None):
-        if batch_first is not True:
-            raise ValueError("rnnkit layers are always batch first: x is (B, T, I)")
-        cell = MinLSTMCell(input_size, hidden_size, bias, device=device, dtype=dtype)
-        super().__init__(cell, num_layers, bidirectional, dropout, backend)
-        self.bias = bias
+    cell_class = MinLSTMCell
