@@ -77,8 +77,7 @@ class LSTMCell(GatedCell):
     num_gates = 4
 
     def initial_state(self, batch, device=None, dtype=None) -> LSTMState:
-        z = torch.zeros(batch, self.hidden_size, device=device, dtype=dtype)
-        return LSTMState(z, z.clone())
+        return LSTMState.zeros(batch, self.hidden_size, device, dtype)
 
     def gates(self, x_t: Tensor, state: LSTMState) -> LSTMGates:
         """The activated gates ``sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)`` of one step."""

@@ -73,8 +73,7 @@ class ProjLSTMCell(LSTMCell):
         return super().extra_repr() + f", proj_size={self.proj_size}"
 
     def initial_state(self, batch, device=None, dtype=None) -> LSTMState:
-        return LSTMState(torch.zeros(batch, self.proj_size, device=device, dtype=dtype),
-                         torch.zeros(batch, self.hidden_size, device=device, dtype=dtype))
+        return LSTMState.zeros(batch, self.proj_size, device, dtype, cell_size=self.hidden_size)
 
     def _check_step(self, x_t: Tensor, h: Tensor, c: Tensor | None = None) -> None:
         super()._check_step(x_t, c, c)  # x_t and c (B, H) as in the LSTM

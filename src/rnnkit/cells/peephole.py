@@ -74,8 +74,7 @@ class PeepholeLSTMCell(GatedCell):
                     p.zero_()
 
     def initial_state(self, batch, device=None, dtype=None) -> LSTMState:
-        z = torch.zeros(batch, self.hidden_size, device=device, dtype=dtype)
-        return LSTMState(z, z.clone())
+        return LSTMState.zeros(batch, self.hidden_size, device, dtype)
 
     def step(self, x_t: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
         h, c = state

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import torch
 from torch import Tensor
 
 
@@ -22,3 +23,11 @@ class LSTMState(NamedTuple):
 
     h: Tensor
     c: Tensor
+
+    @classmethod
+    def zeros(cls, batch: int, hidden_size: int, device=None, dtype=None,
+              cell_size: int | None = None) -> LSTMState:
+        """The zero state of B rows (``c`` of ``cell_size``, default ``hidden_size``)."""
+        h = torch.zeros(batch, hidden_size, device=device, dtype=dtype)
+        c = torch.zeros(batch, cell_size or hidden_size, device=device, dtype=dtype)
+        return cls(h, c)
