@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..tasks.seq2seq.task import vocab_files
 from .check import ExportError
 from .decoders import generate_graphs, seq2seq_graphs
 from .graph import Graph
@@ -111,10 +112,10 @@ def _forecast(loaded) -> Plan:
 
 def _seq2seq(loaded) -> Plan:
     cfg = loaded.model.cfg
-    shared = loaded.data.shared_vocab
-    pre = {"src_vocab": {"file": "vocab.json" if shared else "src_vocab.json",
-                         "tokenizer": loaded.data.tokenizer, "lowercase": loaded.data.lowercase},
-           "tgt_vocab": {"file": "vocab.json" if shared else "tgt_vocab.json"},
+    src_file, tgt_file = vocab_files(loaded.data.shared_vocab)
+    pre = {"src_vocab": {"file": src_file, "tokenizer": loaded.data.tokenizer,
+                         "lowercase": loaded.data.lowercase},
+           "tgt_vocab": {"file": tgt_file},
            "bos_id": cfg.bos_id, "eos_id": cfg.eos_id, "pad_id": cfg.pad_id,
            "max_len": "2 * source length + 10 tokens, then <eos>"}
     notes = ["the teacher-forced whole-sequence graph is not exported: its decoder is one "
