@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import random
+
 import torch
 
 import rnnkit
@@ -28,3 +31,30 @@ def train_task(name, data, model, train, **kw):
 
     spec = registry.get(name)
     return lifecycle.train(spec, spec.config(data=data, model=model, train=train), **kw)
+
+
+TAG_LEXICON = {"DET": ["the", "a"], "NOUN": ["dog", "cat", "bird"], "VERB": ["saw", "likes"]}
+
+
+def write_conllu(path, sentences: int, lexicon=None, seed: int = 0):
+    """A CoNLL-U file of ``sentences`` "DET NOUN VERB DET NOUN" sentences, words drawn from
+    ``lexicon`` (tag -> words; default :data:`TAG_LEXICON`); returns ``path``."""
+    lexicon, r = lexicon or TAG_LEXICON, random.Random(seed)
+    with open(path, "w") as f:
+        for _ in range(sentences):
+            for i, t in enumerate(["DET", "NOUN", "VERB", "DET", "NOUN"], 1):
+                w = r.choice(lexicon[t])
+                f.write(f"{i}\t{w}\t{w}\t{t}\t_\t_\t0\tdep\t_\t_\n")
+            f.write("\n")
+    return path
+
+
+def write_polarity_csv(path, rows: int = 40, pos: str = "good great fine",
+                       neg: str = "bad awful poor"):
+    """A text,label CSV alternating ``neg`` and ``pos`` texts (labels neg, pos); ``path``."""
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["text", "label"])
+        for i in range(rows):
+            w.writerow([pos, "pos"] if i % 2 else [neg, "neg"])
+    return path

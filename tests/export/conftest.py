@@ -1,13 +1,12 @@
 """Tiny runs trained once per session (a character LM, a bidirectional text classifier), and
 helpers to train the other tasks through the CLI and to run ONNX graphs in onnxruntime."""
 
-import csv
-
 import numpy as np
 import pytest
 
 import rnnkit
 from rnnkit.cli.main import main
+from tests.helpers import write_polarity_csv
 
 TEXT = "the quick brown fox jumps over the lazy dog.\nthe dog sleeps; the fox runs.\n" * 20
 FAST = ["--log-every", "1000", "--threads", "1"]
@@ -70,11 +69,7 @@ def lm_export(lm_run, tmp_path_factory):
 @pytest.fixture(scope="session")
 def classify_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("export-classify")
-    with open(root / "c.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["text", "label"])
-        for i in range(40):
-            w.writerow(["good great fine day", "pos"] if i % 2 else ["bad awful poor", "neg"])
+    write_polarity_csv(root / "c.csv", pos="good great fine day")
     return rnnkit.fit("classify", data={"data": str(root / "c.csv"), "batch_size": 4},
                       model={"embed": 8, "encoder": {"hidden": 8, "layers": 2}},
                       train={"steps": 10, "log_every": 1000}, out=root / "runs")

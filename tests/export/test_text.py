@@ -3,7 +3,6 @@ and 3 rows) against the loaded runs: the classifier's recurrent probabilities, t
 emission scores with char features, and its CRF tags decoded from the graph's scores with the
 exported transitions."""
 
-import random
 
 import numpy as np
 import pytest
@@ -12,6 +11,7 @@ import torch
 import rnnkit
 from rnnkit.export import export_run
 from rnnkit.tasks.tag.model import make_batch
+from tests.helpers import write_conllu
 
 from .conftest import need_onnx, pad, run, session, train_cli
 
@@ -61,14 +61,7 @@ def viterbi(em, length, trans, start, end):
 
 def test_tagger_with_char_features_and_crf(tmp_path):
     need_onnx()
-    lex = {"DET": ["the", "a"], "NOUN": ["dog", "cat", "bird"], "VERB": ["saw", "likes"]}
-    r = random.Random(0)
-    with open(tmp_path / "t.conllu", "w") as f:
-        for _ in range(24):
-            for i, t in enumerate(["DET", "NOUN", "VERB", "DET", "NOUN"], 1):
-                w = r.choice(lex[t])
-                f.write(f"{i}\t{w}\t{w}\t{t}\t_\t_\t0\tdep\t_\t_\n")
-            f.write("\n")
+    write_conllu(tmp_path / "t.conllu", 24)
     folder = train_cli(tmp_path, "tag", "--data", str(tmp_path / "t.conllu"), "--steps", "6",
                        "--hidden", "6", "--embed", "6", "--char-embed", "5", "--char-hidden",
                        "4", "--crf")

@@ -1,11 +1,10 @@
 """Tiny runs trained once per session (a character LM, a text classifier) and real uvicorn
 servers over them on free loopback ports (:class:`rnnkit.serve.BackgroundServer`)."""
 
-import csv
-
 import pytest
 
 import rnnkit
+from tests.helpers import write_polarity_csv
 
 
 def need_serve():
@@ -31,11 +30,7 @@ def lm_run(tmp_path_factory):
 @pytest.fixture(scope="session")
 def classify_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("serve-classify")
-    with open(root / "c.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["text", "label"])
-        for i in range(40):
-            w.writerow(["good great fine", "pos"] if i % 2 else ["bad awful poor", "neg"])
+    write_polarity_csv(root / "c.csv")
     return rnnkit.fit("classify", data={"data": str(root / "c.csv"), "batch_size": 4},
                       model={"embed": 8, "encoder": {"hidden": 8}}, train={"steps": 20},
                       out=root / "runs")

@@ -12,6 +12,7 @@ import rnnkit
 from rnnkit.cli.main import main
 from rnnkit.data.series import SeriesData
 from rnnkit.tasks.common.sampling import SampleConfig
+from tests.helpers import write_conllu
 
 from .conftest import need_serve, start
 
@@ -43,13 +44,7 @@ def served():
 
 def test_tag_predict(tmp_path, served, client):
     lex = {"DET": ["the", "a"], "NOUN": ["dog", "cat"], "VERB": ["saw", "likes"]}
-    r = random.Random(0)
-    with open(tmp_path / "t.conllu", "w") as f:
-        for _ in range(30):
-            for i, t in enumerate(["DET", "NOUN", "VERB", "DET", "NOUN"], 1):
-                w = r.choice(lex[t])
-                f.write(f"{i}\t{w}\t{w}\t{t}\t_\t_\t0\tdep\t_\t_\n")
-            f.write("\n")
+    write_conllu(tmp_path / "t.conllu", 30, lex)
     run = _train(tmp_path, "tag", "--data", str(tmp_path / "t.conllu"), "--steps", "15",
                  "--hidden", "8", "--embed", "8")
     url, loaded = served(run)
