@@ -78,7 +78,7 @@ class _MinCell(RecurrentCell):
     # The two modes ---------------------------------------------------------------------------
     def coefficients(self, k: Tensor) -> tuple[Tensor, Tensor]:  # pragma: no cover
         """``(a, b)`` of ``h = a * h + b`` from the projection ``k`` (..., G*H)."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement coefficients(k)")
 
     def step(self, x_t: Tensor, state: Tensor) -> tuple[Tensor, Tensor]:
         self._check(x_t, state, "step", "B, ")

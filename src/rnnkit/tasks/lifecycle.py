@@ -163,9 +163,10 @@ def train(spec: TaskSpec, settings: Any = None, *, out: str | Path = "runs",
     spec.finalize(settings)
     settings.train.validate()
     run = resumed
-    if resumed is not None and dist.is_main:
-        _record_budget(resumed, settings)
-    dist.barrier()
+    if resumed is not None:  # every process reads config.json after process 0 updated it
+        if dist.is_main:
+            _record_budget(resumed, settings)
+        dist.barrier()
     if dist.is_main or resumed is not None:
         prepared, model = _prepare(spec, settings, resumed, dist)
     if resumed is None:  # process 0 writes the new run folder; the others read it back
