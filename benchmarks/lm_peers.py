@@ -33,17 +33,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from machine import cpu_flags
+
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "shared" / "data" / "tinyshakespeare" / "input.txt"
-
-
-def cpu_flags() -> str:
-    try:
-        flags = sorted({f for f in Path("/proc/cpuinfo").read_text().split()
-                        if f.startswith("avx512")})
-    except OSError:
-        return "unknown"
-    return " ".join(flags) or "no AVX-512"
 
 
 class Timer:

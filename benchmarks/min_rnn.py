@@ -16,23 +16,13 @@ from __future__ import annotations
 
 import argparse
 import platform
-import re
 import statistics
 import time
-from pathlib import Path
 
 import torch
 
 import rnnkit
-
-
-def cpu_isa() -> str:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "unknown"
-    flags = sorted(set(re.findall(r"avx512[a-z_]*", text)))
-    return " ".join(flags) or "no avx512"
+from machine import cpu_flags
 
 
 def fwd_bwd(model, x) -> float:
@@ -68,7 +58,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     a = ap.parse_args()
     print(f"# torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"{platform.processor() or platform.machine()}; {cpu_isa()}")
+          f"{platform.processor() or platform.machine()}; {cpu_flags()}")
     print(f"# minGRU forward+backward, B={a.batch}, I=H={a.hidden}, median of {a.repeats}, ms")
     print("| T | scan | step loop | torch.nn.GRU | step / scan | nn.GRU / scan |")
     print("|---|---|---|---|---|---|")

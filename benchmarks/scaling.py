@@ -29,17 +29,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from machine import cpu_flags
+
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "shared" / "data" / "tinyshakespeare" / "input.txt"
-
-
-def cpu_flags() -> str:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "unknown"
-    flags = sorted({f for f in text.split() if f.startswith("avx512")})
-    return " ".join(flags) or "no AVX-512"
 
 
 ISA_ENV = {"avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}}

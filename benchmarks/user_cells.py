@@ -13,24 +13,15 @@ path (what the path itself costs, apart from the cells' extra work).
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import time
-from pathlib import Path
 
 import torch
 
 import rnnkit
+from machine import cpu_flags
 from rnnkit.cells.layer_norm import LayerNormLSTMCell
 from rnnkit.cells.peephole import PeepholeLSTMCell
-
-
-def cpu_isa() -> str:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "unknown"
-    return " ".join(sorted(set(re.findall(r"avx512[a-z_]*", text)))) or "no avx512"
 
 
 def fwd_bwd(model, x) -> float:
@@ -64,7 +55,7 @@ def main() -> None:
             ms = fwd_bwd(m, x)
             if rep:
                 times[k].append(ms)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {cpu_isa()}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {cpu_flags()}")
     base = statistics.median(times["rnnkit.LSTM"])
     for k, ts in times.items():
         med = statistics.median(ts)
