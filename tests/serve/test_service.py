@@ -154,6 +154,12 @@ def test_time_limit_stops_generation_and_errors_are_500(lm_run, client):
         assert 0 < last[1]["tokens"] < 1000 and time.monotonic() - t0 < 3
         plain = client.post(server.url + "/v1/sample", json={"length": 1000}).json()
         assert plain["stopped"] == "time_limit" and 0 < len(plain["text"]) < 1000
+    finally:
+        server.stop()
+    # A model call that raises is a 500 (on a server whose time limit a slow machine cannot
+    # reach first: the viewer's first call imports and builds more than half a second's work).
+    server = start(loaded, Limits(timeout=60))
+    try:
         viz = client.get(server.url + "/viz", params={"text": "the fox"})
         assert viz.status_code == 500 and viz.json() == {"error": "internal_error",
                                                          "detail": "RuntimeError: boom"}

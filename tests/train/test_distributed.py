@@ -125,6 +125,18 @@ def test_a_dead_process_stops_the_job_and_resuming_is_exact(data):
         assert torch.equal(wa[k], wb[k]), k  # the same steps, the same dropout masks
 
 
+def test_a_process_ended_by_sigterm_says_so_and_where_to_continue(data):
+    """torchrun SIGTERMs the others when one process stops; one that is not inside a
+    collective then must still say why it stopped (it used to vanish without a word)."""
+    args = [*LM, "--checkpoint-every", "10", "--eval-every", "100", "--out", "term"]
+    p = _run(args, 2, data, CRASH_AT_STEP="20", CRASH_RANK="0", CRASH_SIGNAL="TERM")
+    assert p.returncode != 0
+    run = _only(data / "term")
+    assert "process 0: ended by SIGTERM" in p.stderr, p.stderr[-3000:]
+    assert f"continue it with `rnnkit train lm --resume term/{run.name}`" in p.stderr
+    assert load_checkpoint(run / "checkpoints" / "last.safetensors")["trainer"]["step"] == 20
+
+
 def test_settings_that_cannot_be_shared_stop_every_process_with_a_clear_error(data):
     bad = [a if a != "16" else "15" for a in LM]  # 15 streams on 2 processes
     p = _run([*bad, "--out", "bad"], 2, data)

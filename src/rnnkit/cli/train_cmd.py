@@ -16,7 +16,7 @@ import time
 
 from ..tasks import lifecycle, registry
 from ..train.device import DEVICE_HELP
-from ..train.distributed import Distributed
+from ..train.distributed import Distributed, Terminated, sigterm_raises
 from .common import UserError
 from .options import add_config_file, add_options, file_overrides, given
 from .progress import Progress, finished_run
@@ -77,11 +77,16 @@ def lost_peer(args, task: str, rank: int, error: Exception, started: float) -> s
                 >= started - 1]
         run = str(max(mine, key=lambda p: p.stat().st_mtime)) if mine else None
     first = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error)
+    if isinstance(error, Terminated):
+        what = (f"process {rank}: ended by SIGTERM (what torchrun sends when another process "
+                "of this run stopped, or a scheduler ending the job)")
+    else:
+        what = f"process {rank}: another process of this run stopped ({first})"
     if run is None or not checkpointed(Path(run)):
-        return (f"process {rank}: another process of this run stopped ({first}) before the "
-                "run's first checkpoint; the error of the process that stopped says why")
-    return (f"process {rank}: another process of this run stopped ({first}); the last "
-            f"checkpoint is intact: continue it with `rnnkit train {task} --resume {run}`")
+        return (f"{what} before the run's first checkpoint; the error of the process that "
+                "stopped says why")
+    return (f"{what}; the last checkpoint is intact: continue it with "
+            f"`rnnkit train {task} --resume {run}`")
 
 
 def settings_of(args):
@@ -116,9 +121,10 @@ def run_train(args) -> int:
     progress = Progress(budget_s=t.minutes * 60 if t.minutes else None, steps=t.steps,
                         unit=spec.unit)
     try:
-        run = lifecycle.train(spec, settings, out=args.out, resume=args.resume,
-                              callbacks=[progress], device=args.device, dist=dist,
-                              overrides=overrides)
+        with sigterm_raises(dist.active):
+            run = lifecycle.train(spec, settings, out=args.out, resume=args.resume,
+                                  callbacks=[progress], device=args.device, dist=dist,
+                                  overrides=overrides)
     except RuntimeError as e:
         if not dist.active:
             raise

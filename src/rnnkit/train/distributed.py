@@ -32,6 +32,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,6 +110,34 @@ class Shard:
             return torch.cat(parts, dim)
 
         return _map(gather, x)
+
+
+class Terminated(RuntimeError):
+    """SIGTERM in a process of a run of many: what torchrun sends the other processes when one
+    of them stops (a scheduler ending the job sends it too)."""
+
+
+@contextmanager
+def sigterm_raises(active: bool):
+    """While ``active`` (and on the main thread), the first SIGTERM raises :class:`Terminated`
+    where the process is, so that it can say why it stopped and where its last checkpoint is
+    instead of vanishing mid-step. Later ones, and any once an error leaves the block, are
+    ignored so that the error is reported (torchrun follows with SIGKILL after 30 s)."""
+    if not active or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def raise_once(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated("SIGTERM")
+
+    previous = signal.signal(signal.SIGTERM, raise_once)
+    try:
+        yield
+    except BaseException:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # on the way out: let the error be said
+        raise
+    signal.signal(signal.SIGTERM, previous)
 
 
 class Distributed:
