@@ -6,6 +6,8 @@ The public API::
     rnnkit.Recurrent, rnnkit.RNN, rnnkit.LSTM, rnnkit.GRU (LSTM proj_size: rnnkit.ProjLSTMCell)
     rnnkit.MinGRU, rnnkit.MinLSTM (parallel scan; cells rnnkit.MinGRUCell, rnnkit.MinLSTMCell)
     rnnkit.LayerNormLSTMCell, LayerNormGRUCell, PeepholeLSTMCell: more cells (docs/cells.md)
+    rnnkit.IndRNN (cell rnnkit.IndRNNCell); rnnkit.StackedRecurrent: per-layer hidden sizes
+        (rnnkit.LSTM(16, hidden_size=[64, 32]) builds one)
     rnnkit.LockedDropout, EmbeddingDropout, WeightDrop, Zoneout, ar_tar_penalty: regularisers
     rnnkit.fit(task, ...) -> run folder        rnnkit.load(run) -> the trained run
     rnnkit.TextClassifier, SequenceTagger, LanguageModel, SeriesClassifier, Forecaster:
@@ -18,6 +20,7 @@ on first use so that ``import rnnkit`` stays light.
 from ._version import __version__
 from .cells import (
     GRUCell,
+    IndRNNCell,
     LayerNormGRUCell,
     LayerNormLSTMCell,
     LSTMCell,
@@ -29,7 +32,7 @@ from .cells import (
     RecurrentCell,
     RNNCell,
 )
-from .layers import GRU, LSTM, RNN, MinGRU, MinLSTM, Recurrent
+from .layers import GRU, LSTM, RNN, IndRNN, MinGRU, MinLSTM, Recurrent, StackedRecurrent
 from .layers.regularizers import (
     EmbeddingDropout,
     LockedDropout,
@@ -42,6 +45,7 @@ __all__ = [
     "RecurrentCell", "RNNCell", "LSTMCell", "GRUCell", "LSTMState",
     "Recurrent", "RNN", "LSTM", "GRU", "MinGRUCell", "MinLSTMCell", "ProjLSTMCell", "MinGRU",
     "MinLSTM", "LayerNormLSTMCell", "LayerNormGRUCell", "PeepholeLSTMCell",
+    "IndRNNCell", "IndRNN", "StackedRecurrent",
     "LockedDropout", "EmbeddingDropout", "WeightDrop", "Zoneout", "ar_tar_penalty",
     "fit", "load", "__version__",
     "TextClassifier", "SequenceTagger", "LanguageModel", "SeriesClassifier", "Forecaster",

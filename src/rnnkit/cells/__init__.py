@@ -2,6 +2,7 @@
 
 from .base import GatedCell, RecurrentCell, State
 from .gru import GRUCell
+from .indrnn import IndRNNCell
 from .layer_norm import LayerNormGRUCell, LayerNormLSTMCell
 from .lstm import LSTMCell
 from .lstm_proj import ProjLSTMCell
@@ -12,4 +13,4 @@ from .states import LSTMState
 
 __all__ = ["RecurrentCell", "GatedCell", "State", "RNNCell", "LSTMCell", "LSTMState", "GRUCell",
            "MinGRUCell", "MinLSTMCell", "ProjLSTMCell",
-           "LayerNormLSTMCell", "LayerNormGRUCell", "PeepholeLSTMCell"]
+           "LayerNormLSTMCell", "LayerNormGRUCell", "PeepholeLSTMCell", "IndRNNCell"]

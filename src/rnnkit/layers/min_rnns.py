@@ -25,9 +25,10 @@ from __future__ import annotations
 from ..cells.min_rnn import MinGRUCell, MinLSTMCell
 from .recurrent import Recurrent
 from .rnns import _check_torch_args
+from .stacked import PerLayerSizes
 
 
-class _MinLayer(Recurrent):
+class _MinLayer(PerLayerSizes, Recurrent):
     cell_class: type  # the layer's cell
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, dropout=0.0,

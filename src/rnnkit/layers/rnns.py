@@ -1,10 +1,14 @@
-"""``rnnkit.RNN``, ``rnnkit.LSTM``, ``rnnkit.GRU``: torch.nn's constructors, always batch first."""
+"""``rnnkit.RNN``, ``rnnkit.LSTM``, ``rnnkit.GRU``: torch.nn's constructors, always batch first;
+``rnnkit.IndRNN`` in their style. Each takes a list of hidden sizes too, one per layer
+(:mod:`rnnkit.layers.stacked`)."""
 
 from __future__ import annotations
 
 from ..cells import GRUCell, LSTMCell, RNNCell
+from ..cells.indrnn import IndRNNCell
 from ..cells.lstm_proj import ProjLSTMCell, check_proj_size
 from .recurrent import Recurrent
+from .stacked import PerLayerSizes
 
 
 def _check_torch_args(batch_first):
@@ -12,7 +16,7 @@ def _check_torch_args(batch_first):
         raise ValueError("rnnkit layers are always batch first: x is (B, T, I)")
 
 
-class RNN(Recurrent):
+class RNN(PerLayerSizes, Recurrent):
     """Vanilla RNN layer (:class:`~rnnkit.cells.RNNCell`), arguments as ``torch.nn.RNN``.
 
     >>> import torch
@@ -43,7 +47,7 @@ class RNN(Recurrent):
         self.bias = bias
 
 
-class LSTM(Recurrent):
+class LSTM(PerLayerSizes, Recurrent):
     """LSTM layer (:class:`~rnnkit.cells.LSTMCell`), arguments as ``torch.nn.LSTM``.
 
     The state is an :class:`~rnnkit.cells.LSTMState` ``(h, c)``, each (L*D, B, H).
@@ -94,7 +98,7 @@ class LSTM(Recurrent):
         self.proj_size = proj_size
 
 
-class GRU(Recurrent):
+class GRU(PerLayerSizes, Recurrent):
     """GRU layer (:class:`~rnnkit.cells.GRUCell`), arguments as ``torch.nn.GRU``.
 
     >>> import torch
@@ -122,3 +126,31 @@ class GRU(Recurrent):
         cell = GRUCell(input_size, hidden_size, bias, device=device, dtype=dtype)
         super().__init__(cell, num_layers, bidirectional, dropout, backend)
         self.bias = bias
+
+
+class IndRNN(PerLayerSizes, Recurrent):
+    """IndRNN layer (:class:`~rnnkit.cells.IndRNNCell`, Li et al. 2018), arguments in the style
+    of ``torch.nn.RNN`` (``nonlinearity`` ``"relu"`` by default, as the paper), plus the cell's
+    ``recurrent_max``. It has no kernel: ``"auto"`` runs it on the reference path. State
+    (L*D, B, H); parameters ``weight_ih_l{k}`` (H, I), ``weight_hh_l{k}`` (H,): the per-unit
+    recurrent vector, ``bias_ih_l{k}``, ``bias_hh_l{k}`` (H).
+
+    >>> import torch
+    >>> layer = IndRNN(8, 16, num_layers=2, bidirectional=True)
+    >>> out, h = layer(torch.randn(4, 10, 8), lengths=torch.tensor([10, 3, 7, 1]))
+    >>> tuple(out.shape), tuple(h.shape), tuple(layer.weight_hh_l1_reverse.shape)
+    ((4, 10, 32), (4, 4, 16), (16,))
+    >>> layer.resolve_backend(out.device), bool((out[1, 3:] == 0).all())
+    ('reference', True)
+    """
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="relu", bias=True,
+                 dropout=0.0, bidirectional=False, backend="auto", batch_first=True,
+                 recurrent_max=None, device=None, dtype=None):
+        _check_torch_args(batch_first)
+        cell = IndRNNCell(input_size, hidden_size, bias, nonlinearity, recurrent_max,
+                          device=device, dtype=dtype)
+        super().__init__(cell, num_layers, bidirectional, dropout, backend)
+        self.nonlinearity = nonlinearity
+        self.bias = bias
+        self.recurrent_max = cell.recurrent_max
