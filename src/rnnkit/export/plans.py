@@ -17,7 +17,8 @@ from .text import classify_graphs, lm_graphs, longlag_graphs, tag_graphs
 
 # Run files copied next to the graphs when the run has them.
 RUN_FILES = ("config.json", "vocab.json", "src_vocab.json", "tgt_vocab.json", "labels.json",
-             "chars.json", "normalizer.json", "ngram_model.safetensors", "ngram_vocab.json")
+             "chars.json", "features.json", "normalizer.json", "ngram_model.safetensors",
+             "ngram_vocab.json")
 
 
 @dataclass
@@ -69,6 +70,12 @@ def _tag(loaded) -> Plan:
     if cfg.char_embed:
         pre["chars"] = {"file": "chars.json", "max_word_chars": d.max_word_chars,
                         "case": "kept"}
+    if loaded.features is not None:
+        pre["features"] = {"file": "features.json", "columns": loaded.feature_columns,
+                           "inputs": [f"feature_{c}" for c in loaded.feature_columns],
+                           "unknown_id": 0,
+                           "doc": "each column's values to ids by its vocabulary in "
+                                  "features.json (vocabs, in the order of columns)"}
     notes = []
     if cfg.crf:
         pre["crf"] = {"decode": "viterbi", "transitions": "crf.transitions",

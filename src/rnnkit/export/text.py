@@ -107,16 +107,30 @@ class ClassifyGraph(nn.Module):
 
 
 class TagGraph(nn.Module):
-    """``(tokens, lengths, [chars, char_lengths, char_index]) -> logits`` (emission scores)."""
+    """``(tokens, lengths, [chars, char_lengths, char_index], [feature_* ...]) -> logits``
+    (emission scores); one (batch, time) input of ids per feature column."""
 
     def __init__(self, model):
         super().__init__()
         self.model = model
 
-    def forward(self, tokens: Tensor, lengths: Tensor, *chars: Tensor):
+    def forward(self, tokens: Tensor, lengths: Tensor, *rest: Tensor):
         m = self.model
-        out, _ = m.encoder(word_features(m.words, tokens, lengths, *chars), lengths=lengths)
+        k = 3 if m.words.char_embed else 0
+        x = word_features(m.words, tokens, lengths, *rest[:k])
+        feats = [emb(ids) for emb, ids in zip(m.features, rest[k:])]
+        if feats:
+            x = torch.cat([x, *feats], dim=2)
+        out, _ = m.encoder(x, lengths=lengths)
         return m.output(out)
+
+
+def feature_ports(loaded) -> list[Port]:
+    """A tagger's feature-column inputs (``feature_NAME``, NAME the column: ``1``, ``upos``)."""
+    sizes = loaded.model.cfg.feature_vocab_sizes
+    return [Port(f"feature_{name}", "int64", ("batch", "time"), ("ids", n),
+                 f"ids of feature column {name} (features.json; 0: not seen in training)")
+            for name, n in zip(loaded.feature_columns, sizes)]
 
 
 def classify_graphs(loaded) -> list[Graph]:
@@ -133,7 +147,7 @@ def tag_graphs(loaded) -> list[Graph]:
     doc = ("per-word tag scores; argmax is the tag" if not cfg.crf else
            "per-word emission scores; the tags are their Viterbi path under the CRF "
            "(postprocessing.crf)")
-    return [Graph("forward", TagGraph(loaded.model), word_ports(cfg),
+    return [Graph("forward", TagGraph(loaded.model), word_ports(cfg) + feature_ports(loaded),
                   [Port("logits", "float32", ("batch", "time", cfg.num_tags))], doc=doc)]
 
 

@@ -44,6 +44,8 @@ def _task_details(loaded) -> dict[str, Any]:
     for key in ("horizon", "context"):
         if model is not None and hasattr(model, key):
             out.setdefault(key, getattr(model, key))
+    if getattr(loaded, "feature_columns", None):  # a tagger's input feature columns
+        out["feature_columns"] = loaded.feature_columns
     return out
 
 

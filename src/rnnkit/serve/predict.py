@@ -4,7 +4,8 @@ methods (``proba``, ``tag``, ``predict``), so the answers are the library's.
 
 Classifiers answer ``{"predictions": [{"label", "probability", "top": [{"label",
 "probability"}...]}], "labels": [...]}``, ``top`` holding the ``top_k`` likeliest classes
-(default 5); taggers ``{"predictions": [{"words", "tags"}]}``; frame taggers
+(default 5); taggers ``{"predictions": [{"words", "tags"}]}`` (a run with feature columns
+needs each word's values of them, ``features``); frame taggers
 ``{"predictions": [{"labels": [...]}]}``.
 """
 
@@ -67,7 +68,7 @@ def register(app: FastAPI, svc: Service) -> None:
         @app.post("/v1/predict", summary=summary, tags=["prediction"])
         async def tag(req: TagRequest):
             sentences = tag_input(svc, req)
-            return await svc.call(lambda job: tag_sentences(svc, sentences))
+            return await svc.call(lambda job: tag_sentences(svc, sentences, req.features))
     elif task in ("series-classify", "series-tag"):
         @app.post("/v1/predict", summary=summary, tags=["prediction"])
         async def series(req: SeriesRequest):
@@ -88,14 +89,17 @@ def tag_input(svc: Service, req: TagRequest) -> list[list[str]]:
                        "validation_error")
     sentences = req.sentences if req.sentences is not None else [t.split() for t in req.texts]
     check("sentences", len(sentences), svc.limits, "max_batch")
-    for s in sentences:
-        check("sentence length (characters)", sum(len(w) + 1 for w in s), svc.limits,
-              "max_text_chars")
+    feats = req.features if req.features is not None else [[] for _ in sentences]
+    for s, f in zip(sentences, feats):
+        n = sum(len(w) + 1 for w in s) + sum(len(v) + 1 for row in f for v in row)
+        check("sentence length (characters)", n, svc.limits, "max_text_chars")
     return sentences
 
 
-def tag_sentences(svc: Service, sentences: list[list[str]]) -> dict:
-    tags = svc.loaded.tag(sentences)
+def tag_sentences(svc: Service, sentences: list[list[str]], features=None) -> dict:
+    """Tags of each sentence; ``features``: per sentence, per word, the value of each of the
+    run's feature columns (a ValueError, answered 400, when they do not fit the run)."""
+    tags = svc.loaded.tag(sentences, features=features)
     return {"predictions": [{"words": list(s), "tags": t} for s, t in zip(sentences, tags)]}
 
 

@@ -66,6 +66,9 @@ class TagRequest(Strict):
 
     sentences: list[list[str]] | None = Field(None, description="sentences as lists of words")
     texts: list[str] | None = Field(None, description="sentences, split at whitespace")
+    features: list[list[list[str]]] | None = Field(
+        None, description="a run with feature columns (GET /v1/info: feature_columns): per "
+        "sentence, per word, the value of each column")
 
 
 class SeriesRequest(Strict):

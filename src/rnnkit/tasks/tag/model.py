@@ -3,6 +3,7 @@
     words (B, T) -> word representation (B, T, E [+ 2*Hc])
                     (:class:`..common.words.WordFeatures`: the word embedding
                     [++ char features, a char BiLSTM/GRU per word])
+                 [++ feature columns (B, T, F) -> one embedding each (B, T, F*Ef)]
                  -> dropout -> bidirectional recurrent encoder (B, T, D*H)
                  -> dropout -> linear: emission scores (B, T, K)
                  -> per-step softmax, or a CRF over the whole sentence (:mod:`.crf`)
@@ -49,12 +50,14 @@ class TaggerConfig:
     vocab_size: int = derived(0)  # V, set from the word vocabulary
     num_tags: int = derived(0)  # K, set from the tags
     char_vocab_size: int = derived(0)  # set from the characters when char features are on
+    feature_vocab_sizes: tuple[int, ...] = derived(())  # one per feature column (:mod:`.features`)
     embed: int = 100  # E, word embedding size (the vectors' size when --vectors is given)
     embed_init: float = 0.05  # embeddings start uniform in [-a, a] (0: torch's N(0, 1))
     encoder: EncoderConfig = section(_encoder_defaults, prefix="")
     char_embed: int = 50  # character embedding size for char-level word features (0: off)
     char_hidden: int = 50  # Hc, hidden units per direction of the char encoder
     char_cell: str = "lstm"  # lstm | gru | rnn: the char encoder's cell
+    feature_embed: int = 16  # Ef, embedding size of each feature column (--feature-cols)
     crf: bool = False  # a CRF output layer (Viterbi decoding) instead of per-step softmax
     embed_dropout: float = 0.3  # dropout on the word representation (embedding ++ chars)
     out_dropout: float = 0.3  # dropout on the encoder outputs before the output layer
@@ -64,19 +67,37 @@ class TaggerConfig:
             raise ValueError(f"need vocab_size and num_tags >= 1, got {self.vocab_size} and "
                              f"{self.num_tags}")
         validate_char_config(self)
+        if self.feature_vocab_sizes and (self.feature_embed < 1 or
+                                         min(self.feature_vocab_sizes) < 1):
+            raise ValueError(f"feature columns need feature_embed >= 1 and vocabulary sizes "
+                             f">= 1, got {self.feature_embed} and "
+                             f"{list(self.feature_vocab_sizes)}")
 
 
 @dataclass
 class TagBatch(WordBatch):
     tags: Tensor | None = None  # (B, T) gold tag ids (0 past each length)
+    features: Tensor | None = None  # (B, T, F) feature-column ids (0 past each length)
+
+
+def pad_features(features: Sequence[Sequence[Sequence[int]]]) -> Tensor:
+    """(B, T, F) from each sentence's (T_b, F) feature ids, 0 past each length."""
+    T, F = max(len(f) for f in features), len(features[0][0])
+    out = torch.zeros(len(features), T, F, dtype=torch.long)
+    for b, f in enumerate(features):
+        out[b, : len(f)] = torch.as_tensor(f, dtype=torch.long).view(len(f), F)
+    return out
 
 
 def make_batch(words: Sequence[Sequence[int]], chars: Sequence[Sequence[Sequence[int]]] | None,
-               tags: Sequence[Sequence[int]] | None = None) -> TagBatch:
-    """Pad a batch. Each distinct spelling is given to the char encoder once."""
+               tags: Sequence[Sequence[int]] | None = None,
+               features: Sequence[Sequence[Sequence[int]]] | None = None) -> TagBatch:
+    """Pad a batch. Each distinct spelling is given to the char encoder once; ``features``:
+    each sentence's feature ids, (T, F) per sentence."""
     b = word_batch(words, chars)
     t = None if tags is None else pad(tags)[0]
-    return TagBatch(b.words, b.lengths, b.chars, b.char_lengths, b.word_index, t)
+    f = None if features is None else pad_features(features)
+    return TagBatch(b.words, b.lengths, b.chars, b.char_lengths, b.word_index, t, f)
 
 
 class Tagger(nn.Module):
@@ -91,7 +112,13 @@ class Tagger(nn.Module):
         cfg.validate()
         self.cfg = cfg
         self.words = WordFeatures.from_config(cfg)
-        self.encoder = build_encoder(cfg.encoder, self.words.size)
+        self.features = nn.ModuleList(nn.Embedding(n, cfg.feature_embed)
+                                      for n in cfg.feature_vocab_sizes)
+        for emb in self.features:
+            if cfg.embed_init > 0:
+                nn.init.uniform_(emb.weight, -cfg.embed_init, cfg.embed_init)
+        size = self.words.size + len(self.features) * cfg.feature_embed
+        self.encoder = build_encoder(cfg.encoder, size)
         D = 2 if cfg.encoder.bidirectional else 1
         self.embed_dropout = nn.Dropout(cfg.embed_dropout)
         self.out_dropout = nn.Dropout(cfg.out_dropout)
@@ -108,8 +135,21 @@ class Tagger(nn.Module):
         """(B, T, 2*Hc): each valid word's char-encoder final states, zero at padding."""
         return self.words.char_features(batch)
 
+    def feature_embeddings(self, features: Tensor | None) -> list[Tensor]:
+        """Each feature column's embeddings, (B, T, Ef) each (none for a words-only model)."""
+        if not len(self.features):
+            return []
+        if features is None or features.shape[-1] != len(self.features):
+            got = None if features is None else tuple(features.shape)
+            raise ValueError(f"this tagger reads {len(self.features)} feature columns: give "
+                             f"their ids (B, T, {len(self.features)}), got {got}")
+        return [emb(features[..., j]) for j, emb in enumerate(self.features)]
+
     def forward(self, batch: TagBatch) -> Tensor:
         x = self.words(batch)  # (B, T, E [+ 2*Hc])
+        feats = self.feature_embeddings(getattr(batch, "features", None))
+        if feats:
+            x = torch.cat([x, *feats], dim=2)  # (B, T, E [+ 2*Hc] + F*Ef)
         out, _ = self.encoder(self.embed_dropout(x), lengths=batch.lengths)  # (B, T, D*H)
         return self.output(self.out_dropout(out))  # (B, T, K)
 
@@ -134,14 +174,17 @@ class Tagger(nn.Module):
 @torch.no_grad()
 def predict_tags(model: Tagger, words: Sequence[Sequence[int]],
                  chars: Sequence[Sequence[Sequence[int]]] | None,
-                 batch_size: int = 128) -> list[list[int]]:
-    """Tag ids per sentence, in the order given."""
+                 batch_size: int = 128,
+                 features: Sequence[Sequence[Sequence[int]]] | None = None) -> list[list[int]]:
+    """Tag ids per sentence, in the order given (``features``: (T, F) ids per sentence, for a
+    model with feature columns)."""
     was_training = model.training
     model.eval()
     out: list[list[int]] = [[] for _ in words]
     dev = device_of(model)
     for idx in eval_batches([len(w) for w in words], batch_size):
-        b = make_batch([words[i] for i in idx], None if chars is None else [chars[i] for i in idx])
+        b = make_batch([words[i] for i in idx], None if chars is None else [chars[i] for i in idx],
+                       None, None if features is None else [features[i] for i in idx])
         best = model.decode(to_device(b, dev)).cpu()
         for row, i in enumerate(idx):
             out[i] = best[row, : len(words[i])].tolist()
@@ -152,7 +195,8 @@ def predict_tags(model: Tagger, words: Sequence[Sequence[int]],
 class TagTask(BatchedTask):
     """Tagged sentences for :class:`Tagger`, through the one training loop.
 
-    Sentences are ``(word ids, char ids per word or None, tag ids)``. Evaluation reports the
+    Sentences are ``(word ids, char ids per word or None, tag ids[, feature ids (T, F) or
+    None])``. Evaluation reports the
     per-word loss, token accuracy and, for BIO/IOBES tag sets, conlleval chunk F1.
     """
 
@@ -172,7 +216,8 @@ class TagTask(BatchedTask):
     @staticmethod
     def batch(sents: Sequence[tuple]) -> TagBatch:
         chars = None if sents[0][1] is None else [s[1] for s in sents]
-        return make_batch([s[0] for s in sents], chars, [s[2] for s in sents])
+        feats = None if len(sents[0]) < 4 or sents[0][3] is None else [s[3] for s in sents]
+        return make_batch([s[0] for s in sents], chars, [s[2] for s in sents], feats)
 
     def train_step(self, model: Tagger) -> StepOutput:
         batch = next(self.batcher)
