@@ -199,6 +199,8 @@ class _NoKernelYet(ProjLSTMCell):
 def test_a_cell_without_kernel_says_why_once(caplog, monkeypatch):
     monkeypatch.setattr(fallback, "_NOTED", set())  # the note is logged once per process
     layer = rnnkit.Recurrent(_NoKernelYet(I, H, proj_size=P))
+    assert layer.resolve_backend(CPU) == "traced"  # its step compiled (kernels/traced)
+    monkeypatch.setenv("RNNKIT_TRACED", "0")  # without that path: the reference loop, and why
     with caplog.at_level(logging.INFO, logger="rnnkit"):
         assert layer.resolve_backend(CPU) == "reference"
         assert layer.resolve_backend(CPU) == "reference"

@@ -136,7 +136,7 @@ def test_user_cell_bidirectional_two_layers_with_lengths():
     layer = Recurrent(PeepholeLSTMCell(3, 5), num_layers=2, bidirectional=True).double()
     assert [type(c) for c in layer.cells] == [PeepholeLSTMCell] * 4
     assert [c.input_size for c in layer.cells] == [3, 3, 10, 10]
-    assert layer.resolve_backend(CPU) == "reference"
+    assert layer.resolve_backend(CPU) == "traced"
     B, T = 4, 6
     x = torch.randn(B, T, 3, dtype=F64, requires_grad=True)
     lengths = torch.tensor([3, 6, 1, 4])
@@ -205,7 +205,7 @@ def test_duck_typed_cell_without_spawn():
             return h, h
 
     layer = Recurrent(Elman())
-    assert layer.resolve_backend(CPU) == "reference"
+    assert layer.resolve_backend(CPU) == "traced"
     out, h = layer(torch.randn(2, 5, 3))
     assert out.shape == (2, 5, 4) and h.shape == (1, 2, 4)
     torch.testing.assert_close(h[0], out[:, -1])
@@ -242,13 +242,13 @@ def test_auto_backend(cls):
     assert layer.resolve_backend(CPU) == "kernel"
     assert layer.resolve_backend(torch.device("cuda")) == "torch"
     user = Recurrent(PeepholeLSTMCell(3, 4))
-    assert user.resolve_backend(CPU) == "reference"
+    assert user.resolve_backend(CPU) == "traced"
     assert user.resolve_backend(torch.device("cuda")) == "reference"
     for b in ("kernel", "reference", "torch"):
         assert cls(3, 4, backend=b).resolve_backend(CPU) == b
     with torch.no_grad():  # inference: the LSTM goes to oneDNN, the others stay on the kernel
         assert layer.resolve_backend(CPU) == ("torch" if cls is rnnkit.LSTM else "kernel")
-        assert user.resolve_backend(CPU) == "reference"
+        assert user.resolve_backend(CPU) == "traced"
         assert cls(3, 4, backend="kernel").resolve_backend(CPU) == "kernel"
 
 

@@ -193,13 +193,13 @@ def test_stacked_recurrent_from_cells_and_layers():
     torch.manual_seed(0)
     stack = StackedRecurrent([LayerNormLSTMCell(3, 6), LayerNormLSTMCell(12, 4)],
                              bidirectional=True)
-    assert stack.resolve_backend(torch.device("cpu")) == ["reference", "reference"]
+    assert stack.resolve_backend(torch.device("cpu")) == ["traced", "traced"]
     out, state = stack(torch.randn(2, 5, 3), lengths=torch.tensor([5, 2]))
     assert out.shape == (2, 5, 8) and not out[1, 2:].any()
     assert [tuple(s.c.shape) for s in state] == [(2, 2, 6), (2, 2, 4)]
     mixed = StackedRecurrent([rnnkit.GRU(3, 6, num_layers=2), rnnkit.IndRNNCell(6, 2)])
     assert mixed.hidden_size == (6, 2) and mixed.backend == "auto"
-    assert mixed.resolve_backend(torch.device("cpu")) == ["kernel", "reference"]
+    assert mixed.resolve_backend(torch.device("cpu")) == ["kernel", "traced"]
     _, state = mixed(torch.randn(2, 5, 3))
     assert [tuple(s.shape) for s in state] == [(2, 2, 6), (1, 2, 2)]
     mixed.backend = "reference"

@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 
 SOURCE = Path(__file__).with_name("native.cpp")
+HEADER = Path(__file__).with_name("fastmath.h")  # included by native.cpp and generated code
 FLAGS = ["-O3", "-march=native", "-fopenmp", "-fPIC", "-shared"]
 BLAS = ("cblas_sgemm_pack_get_size", "cblas_sgemm_pack", "cblas_sgemm_compute")
 ABI = 5  # rnnkit_abi_version() of a library built from this source
@@ -89,19 +90,22 @@ def find_compiler() -> str:
 def library_name(compiler: str) -> str:
     """The cached library's file name: a hash of everything the binary depends on."""
     key = hashlib.sha256()
-    for part in (SOURCE.read_bytes(), " ".join(FLAGS).encode(), compiler.encode(),
+    for part in (SOURCE.read_bytes(), HEADER.read_bytes(), " ".join(FLAGS).encode(),
+                 compiler.encode(),
                  cpu_id().encode(), torch.__version__.encode()):
         key.update(part)
     return f"native-{key.hexdigest()[:16]}.so"
 
 
-def compile_library(compiler: str, target: Path) -> None:
-    """Build ``native.cpp`` into ``target`` (its folder is created); OSError when it fails."""
+def compile_library(compiler: str, target: Path, source: Path = SOURCE) -> None:
+    """Build ``source`` (``native.cpp``) into ``target`` (its folder is created), with this
+    folder on the include path; OSError when it fails."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(fd)
     try:
-        cmd = [*shlex.split(compiler), *FLAGS, "-o", tmp, str(SOURCE)]  # CXX="ccache g++"
+        cmd = [*shlex.split(compiler), *FLAGS, f"-I{HEADER.parent}", "-o", tmp,
+               str(source)]  # CXX="ccache g++"
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode != 0:
             raise OSError(f"{' '.join(cmd)} failed:\n{res.stderr.strip()[-2000:]}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 log = logging.getLogger("rnnkit.layers.recurrent")
-_NOTED: set = set()  # cell classes whose fallback was logged (once per process)
+_NOTED: set = set()  # cell classes (and reasons) whose fallback was logged, once per process
 
 
 def no_kernel_reason(cell) -> str:
@@ -37,3 +37,14 @@ def kernel_error(cell) -> ValueError:
         + (f" ({why})" if why else "") + "; use backend='auto', 'reference' or 'torch'"
         + ("" if why else " (for built-in cells only)")
     )
+
+
+def traced_fallback(cell, reason: str) -> str:
+    """``"reference"`` for a cell whose step the traced fast path cannot compile, logging the
+    reason the first time (per cell class and reason)."""
+    key = (type(cell), reason)
+    if key not in _NOTED:
+        _NOTED.add(key)
+        log.info("backend 'auto' runs %s on the reference path (autograd over step): its step "
+                 "cannot take the traced fast path: %s", type(cell).__name__, reason)
+    return "reference"

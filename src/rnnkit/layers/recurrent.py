@@ -4,12 +4,16 @@ The layer stacks ``num_layers`` cells, optionally in both directions, handles pa
 ``lengths``, inter-layer dropout, and picks an execution backend:
 
 * ``"kernel"``: the cell's hand-written whole-sequence kernel (built-in cells),
+* ``"traced"``: the cell's own ``step`` compiled into a whole-sequence kernel on a CPU
+  (:mod:`rnnkit.kernels.traced`; cells users write),
 * ``"reference"``: autograd over ``cell.step`` (any cell; the ground truth),
 * ``"torch"``: delegation to ``torch.nn``'s fused implementation (cuDNN on a GPU, oneDNN for
   the LSTM on a CPU), built-in cells only,
 * ``"auto"`` (default): ``"torch"`` on CUDA for built-in cells, ``"kernel"`` on a CPU for
   built-in cells (``"torch"`` for an LSTM under ``torch.no_grad()``: oneDNN's forward is
-  faster and inference needs no backward), ``"reference"`` for cells without a kernel.
+  faster and inference needs no backward), ``"traced"`` on a CPU for cells without a kernel
+  (``"reference"`` when their step cannot be compiled: one log line says why), else
+  ``"reference"``.
 
 The kernels are opaque to tracers, so a traced layer runs on what they can record (see
 :mod:`rnnkit.kernels.scan`): under ``torch.export``, the cell's step inside torch's ``scan``
@@ -34,14 +38,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..cells.base import RecurrentCell
-from ..kernels.common import gather_last, map_state, stack_states, state_leaves
-from ..kernels.reference import reference_sequence
-from ..kernels.scan import scan_sequence, tracing_mode
+from ..kernels.common import map_state, stack_states, state_leaves
+from ..kernels.scan import tracing_mode
+from ..kernels.traced import traced_enabled
 from .fallback import kernel_error, reference_fallback
 from .naming import TORCH_KEY, adopt_parameters, cell_index, from_torch_names, to_torch_names
+from .paths import run_cell
 from .torch_backend import torch_forward, torch_mode
 
-BACKENDS = ("auto", "kernel", "reference", "torch")
+BACKENDS = ("auto", "kernel", "traced", "reference", "torch")
 _AUTOCAST_NOTED: list = []  # the autocast note is logged once per process
 log = logging.getLogger(__name__)
 
@@ -195,7 +200,9 @@ class Recurrent(nn.Module):
                 # Inference: oneDNN's fused LSTM forward is 1.2-7x faster than the kernel's
                 # forward (docs/benchmarks.md), and no backward is needed.
                 return "torch"
-            return "kernel" if has_kernel else reference_fallback(self.cells[0])
+            if has_kernel:
+                return "kernel"
+            return "traced" if traced_enabled(device) else reference_fallback(self.cells[0])
         if self.backend == "kernel" and not has_kernel:
             raise kernel_error(self.cells[0])
         if self.backend == "torch" and torch_mode(self) is None:
@@ -267,7 +274,8 @@ class Recurrent(nn.Module):
                 k = layer * D + d
                 inp = seq if d == 0 else _reverse(seq, rev_index)
                 hook = None if self._step_hook is None else _bind_hook(self._step_hook, k)
-                out, fin = _run_cell(self.cells[k], inp, states[k], lengths, backend, hook)
+                out, fin = run_cell(self.cells[k], inp, states[k], lengths, backend, hook,
+                                     strict=self.backend == "traced")
                 outs.append(out if d == 0 else _reverse(out, rev_index))
                 finals.append(fin)
             seq = outs[0] if D == 1 else torch.cat(outs, dim=2)  # (T, B, D*H)
@@ -347,15 +355,6 @@ class Recurrent(nn.Module):
         if isinstance(template, tuple) and hasattr(template, "_fields"):
             state = type(template)(*state)  # e.g. a plain (h, c) tuple -> LSTMState
         return [map_state(lambda s, k=k: s[k], state) for k in range(n)]
-
-
-def _run_cell(cell, x, state, lengths, backend, step_hook=None):
-    if backend == "kernel":
-        outputs, states_all = cell.kernel()(cell, x, state)
-        return outputs, gather_last(states_all, lengths)
-    if backend == "scan" and not isinstance(x.shape[0], int):  # a static time axis unrolls
-        return scan_sequence(cell, x, state, lengths)
-    return reference_sequence(cell, x, state, lengths, step_hook)
 
 
 def _bind_hook(hook, k: int):

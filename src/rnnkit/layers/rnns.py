@@ -131,7 +131,8 @@ class GRU(PerLayerSizes, Recurrent):
 class IndRNN(PerLayerSizes, Recurrent):
     """IndRNN layer (:class:`~rnnkit.cells.IndRNNCell`, Li et al. 2018), arguments in the style
     of ``torch.nn.RNN`` (``nonlinearity`` ``"relu"`` by default, as the paper), plus the cell's
-    ``recurrent_max``. It has no kernel: ``"auto"`` runs it on the reference path. State
+    ``recurrent_max``. It has no hand-written kernel: on a CPU ``"auto"`` compiles its step
+    (the traced fast path, :mod:`rnnkit.kernels.traced`). State
     (L*D, B, H); parameters ``weight_ih_l{k}`` (H, I), ``weight_hh_l{k}`` (H,): the per-unit
     recurrent vector, ``bias_ih_l{k}``, ``bias_hh_l{k}`` (H).
 
@@ -141,7 +142,7 @@ class IndRNN(PerLayerSizes, Recurrent):
     >>> tuple(out.shape), tuple(h.shape), tuple(layer.weight_hh_l1_reverse.shape)
     ((4, 10, 32), (4, 4, 16), (16,))
     >>> layer.resolve_backend(out.device), bool((out[1, 3:] == 0).all())
-    ('reference', True)
+    ('traced', True)
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="relu", bias=True,

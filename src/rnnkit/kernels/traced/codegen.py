@@ -1,0 +1,304 @@
+"""C++ for a :class:`~.graph.Plan`: the whole time loop of a step, forward and backward.
+
+Every row value has a place:
+
+* the inputs: ``x_t`` and the hoisted products (T, B, n) as given, the state leaves at step
+  t read the new state of step t-1 (the initial state at step 0);
+* *materialised* values (products, reductions, concatenations, outputs, and elementwise values
+  read outside their loop) are kept for every step (T, B, n): the backward pass reads them;
+* the other elementwise values are locals of one fused loop over the columns.
+
+Consecutive elementwise operations of one width are one loop over ``b`` and ``j`` (vectorised
+with ``omp simd``). The backward pass walks the steps in reverse; each fused loop recomputes
+its locals and then runs reverse-mode over them, accumulating the gradients of its operands
+(of a parameter vector over the rows, of a per-row column over the columns). Products go
+through BLAS: ``A_t @ P`` forward, ``dA_t += dOut_t @ P^T`` backward; the products' weight
+gradients are one product over all steps, in PyTorch (:mod:`.runtime`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .fused import fused_loop
+from .graph import Node, Plan, base
+from .ops import literal as _lit
+
+
+@dataclass
+class Layout:
+    """The pointer slots of the generated functions and the places of the values."""
+
+    slots: list[str] = field(default_factory=list)
+    stored: list[Node] = field(default_factory=list)  # materialised: (T, B, width) each
+    grad_offsets: dict[int, int] = field(default_factory=dict)  # node id -> offset in G
+    grad_size: int = 0  # per row of G
+    outputs: list[Node] = field(default_factory=list)  # unique output storages
+    uses_x: bool = False
+
+    def slot(self, name: str) -> int:
+        if name not in self.slots:
+            self.slots.append(name)
+        return self.slots.index(name)
+
+
+class _Blocks:
+    """The plan's computed nodes in loops, and which of them are materialised."""
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.blocks: list[list[Node]] = []
+        for n in plan.nodes:
+            if n.kind in ("x", "state", "xp", "slice"):
+                continue
+            last = self.blocks[-1] if self.blocks else None
+            if (n.kind == "ew" and last and last[0].kind == "ew" and last[0].width == n.width):
+                last.append(n)
+            else:
+                self.blocks.append([n])
+        self.block_of = {n.id: k for k, blk in enumerate(self.blocks) for n in blk}
+        self.stored = self._materialised()
+
+    def _materialised(self) -> set[int]:
+        keep = {o.id for o in self.plan.outputs}
+        for n in self.plan.nodes:
+            if n.kind in ("cat", "prod", "sum", "mean", "var", "ln"):
+                keep.add(n.id)
+            for a in n.args:
+                if not isinstance(a, Node):
+                    continue
+                src, _ = base(a)
+                if src.kind != "ew":
+                    continue
+                if a.kind == "slice" or n.kind != "ew" or \
+                        self.block_of.get(n.id) != self.block_of[src.id]:
+                    keep.add(src.id)
+        return keep
+
+
+class Generator:
+    def __init__(self, plan: Plan):
+        self.plan, self.b = plan, _Blocks(plan)
+        self.lay = Layout()
+        self.lay.uses_x = any(isinstance(a, Node) and base(a)[0].kind == "x"
+                              for n in plan.nodes for a in n.args)
+        self.lay.stored = [n for n in plan.nodes if n.id in self.b.stored]
+        seen = []
+        for o in plan.outputs:
+            if o not in seen:
+                seen.append(o)
+        self.lay.outputs = seen
+        off = 0
+        for n in self.lay.stored:
+            if n.kind != "prod":
+                self.lay.grad_offsets[n.id] = off
+                off += n.width
+        self.lay.grad_size = off
+        self.state_out = {i: plan.outputs[1 + i] for i in range(len(plan.states))}
+
+    # places -------------------------------------------------------------------------------
+    def value_row(self, node: Node, b: str = "b") -> tuple[str, int]:
+        """(C pointer to row ``b`` of ``node``'s base at step t, offset): with ld its width."""
+        src, off = base(node)
+        w = src.width
+        if src.kind == "x":
+            return f"X + ((size_t)t * B + {b}) * {w}", off
+        if src.kind == "xp":
+            return f"XP{src.index} + ((size_t)t * B + {b}) * {w}", off
+        if src.kind == "state":
+            o = self.state_out[src.index].id
+            return (f"(t ? S{o} + ((size_t)(t - 1) * B + {b}) * {w} : "
+                    f"S0_{src.index} + (size_t){b} * {w})"), off
+        return f"S{src.id} + ((size_t)t * B + {b}) * {w}", off
+
+    def grad_row(self, node: Node, b: str = "b") -> tuple[str, int]:
+        src, off = base(node)
+        w = src.width
+        if src.kind == "x":
+            return f"DX + ((size_t)t * B + {b}) * {w}", off
+        if src.kind == "xp":
+            return f"DXP{src.index} + ((size_t)t * B + {b}) * {w}", off
+        if src.kind == "state":
+            return f"DS0_{src.index} + (size_t){b} * {w}", off
+        if src.kind == "prod":
+            return f"D{src.id} + ((size_t)t * B + {b}) * {w}", off
+        return f"G + (size_t){b} * {self.lay.grad_size} + {self.lay.grad_offsets[src.id]}", off
+
+    def grad_ld(self, node: Node) -> int:
+        """The row stride of ``node``'s gradient: G holds one row of every node per batch row."""
+        src, _ = base(node)
+        if src.kind in ("x", "xp", "state", "prod"):
+            return src.width
+        return self.lay.grad_size
+
+    # the source ----------------------------------------------------------------------------
+    def source(self, prelude: str) -> str:
+        lay, plan = self.lay, self.plan
+        real = "double" if str(plan.dtype) == "torch.float64" else "float"
+        decls = self._decls(backward=False)
+        fwd = [self._block_forward(blk) for blk in self.b.blocks]
+        bdecls = self._decls(backward=True)
+        bwd = [self._block_backward(blk) for blk in reversed(self.b.blocks)]
+        return "\n".join([
+            f"typedef {real} real;", prelude,
+            'extern "C" {',
+            "int rnnkit_traced_abi() { return 1; }",
+            "void rnnkit_traced_forward(int T, int B, void** p) {",
+            decls, self._packs(backward=False),
+            "for (int t = 0; t < T; ++t) {", *fwd, "}", "}",
+            "void rnnkit_traced_backward(int T, int B, void** p) {",
+            bdecls, self._packs(backward=True),
+            f"const size_t gsize = (size_t)B * {lay.grad_size};",
+            "for (int t = T - 1; t >= 0; --t) {",
+            "if (gsize) std::memset(G, 0, gsize * sizeof(real));",
+            self._seeds(), *bwd, "}", "}", "}", ""])
+
+    def _ptr(self, name: str, const: bool = False) -> str:
+        k = self.lay.slot(name)
+        return f"{'const ' if const else ''}real* {name} = (real*)p[{k}];"
+
+    def _decls(self, backward: bool) -> str:
+        plan, lay = self.plan, self.lay
+        out = []
+        if lay.uses_x:
+            out.append(self._ptr("X", True))
+        out += [self._ptr(f"XP{h.node.index}", True) for h in plan.hoisted]
+        out += [self._ptr(f"S0_{s.index}", True) for s in plan.states]
+        out += [self._ptr(f"V{v.index}", True) for v in plan.vecs]
+        out += [self._ptr(f"M{m.index}", True) for m in plan.mats]
+        out += [self._ptr(f"S{n.id}") for n in lay.stored]
+        if backward:
+            out += [self._ptr(f"DOUT{o.id}", True) for o in lay.outputs]
+            if lay.uses_x:
+                out.append(self._ptr("DX"))
+            out += [self._ptr(f"DXP{h.node.index}") for h in plan.hoisted]
+            out += [self._ptr(f"DS0_{s.index}") for s in plan.states]
+            out += [self._ptr(f"DV{v.index}") for v in plan.vecs]
+            out += [self._ptr(f"D{n.id}") for n in lay.stored if n.kind == "prod"]
+            out.append(self._ptr("G"))
+        return "\n".join(out)
+
+    def _packs(self, backward: bool) -> str:
+        out = []
+        for m in self.plan.mats:
+            k, n = m.shape
+            if backward:  # dA (B, K) += dOut (B, N) @ M^T
+                out.append(f"Gemm W{m.index}(M{m.index}, true, B, {k}, {n}, {n});")
+            else:
+                out.append(f"Gemm W{m.index}(M{m.index}, false, B, {n}, {k}, {n});")
+        return "\n".join(out)
+
+    def _seeds(self) -> str:
+        out = []
+        for o in self.lay.outputs:
+            g, _ = self.grad_row(o)
+            out.append(f"if (DOUT{o.id}) for (int b = 0; b < B; ++b) {{ real* g = {g}; "
+                       f"const real* d = DOUT{o.id} + ((size_t)t * B + b) * {o.width}; "
+                       f"for (int j = 0; j < {o.width}; ++j) g[j] += d[j]; }}")
+        for i, s in enumerate(self.plan.states):
+            o = self.state_out[i]
+            g, _ = self.grad_row(o)
+            out.append(f"for (int b = 0; b < B; ++b) {{ real* g = {g}; "
+                       f"real* c = DS0_{i} + (size_t)b * {s.width}; "
+                       f"for (int j = 0; j < {s.width}; ++j) {{ g[j] += c[j]; c[j] = 0; }} }}")
+        return "\n".join(out)
+
+    # blocks ----------------------------------------------------------------------------------
+    def _block_forward(self, blk: list[Node]) -> str:
+        n = blk[0]
+        if n.kind == "ew":
+            return self._ew(blk, backward=False)
+        return getattr(self, f"_{n.kind}")(n, backward=False)
+
+    def _block_backward(self, blk: list[Node]) -> str:
+        n = blk[0]
+        if n.kind == "ew":
+            return self._ew(blk, backward=True)
+        return getattr(self, f"_{n.kind}")(n, backward=True)
+
+    def _prod(self, n: Node, backward: bool) -> str:
+        a = n.args[0]
+        m = self.plan.mats[n.index]
+        width, lda = m.shape[1], base(a)[0].width
+        if not backward:
+            ap, aoff = self.value_row(a, "0")
+            return (f"W{n.index}.apply({ap} + {aoff}, {lda}, 0, S{n.id} + (size_t)t * B * "
+                    f"{width}, {width});")
+        gp, goff = self.grad_row(a, "0")
+        return (f"W{n.index}.apply(D{n.id} + (size_t)t * B * {width}, {width}, 1, {gp} + "
+                f"{goff}, {self.grad_ld(a)});")
+
+    def _cat(self, n: Node, backward: bool) -> str:
+        lines, col = [], 0
+        for part in n.args:
+            vp, voff = (self.grad_row if backward else self.value_row)(part)
+            op, _ = (self.grad_row if backward else self.value_row)(n)
+            if backward:
+                lines.append(f"{{ real* g = {vp} + {voff}; const real* o = {op} + {col}; "
+                             f"for (int j = 0; j < {part.width}; ++j) g[j] += o[j]; }}")
+            else:
+                lines.append(f"{{ const real* v = {vp} + {voff}; real* o = {op} + {col}; "
+                             f"for (int j = 0; j < {part.width}; ++j) o[j] = v[j]; }}")
+            col += part.width
+        return "for (int b = 0; b < B; ++b) {\n" + "\n".join(lines) + "\n}"
+
+    def _reduction(self, n: Node, backward: bool, per: str, grad: str, pre: str = "") -> str:
+        src = n.args[0]
+        vp, voff = self.value_row(src)
+        w = src.width
+        head = (f"const real* s = {vp} + {voff}; real m = 0; "
+                f"for (int j = 0; j < {w}; ++j) m += s[j]; m /= {w};")
+        if not backward:
+            op, _ = self.value_row(n)
+            return f"for (int b = 0; b < B; ++b) {{ {head} {pre} ({op})[0] = {per}; }}"
+        gp, goff = self.grad_row(src)
+        go, _ = self.grad_row(n)
+        return (f"for (int b = 0; b < B; ++b) {{ {head} {pre} const real go = ({go})[0]; "
+                f"real* gs = {gp} + {goff}; for (int j = 0; j < {w}; ++j) gs[j] += {grad}; }}")
+
+    def _sum(self, n: Node, backward: bool) -> str:
+        return self._reduction(n, backward, f"m * {n.args[0].width}", "go")
+
+    def _mean(self, n: Node, backward: bool) -> str:
+        return self._reduction(n, backward, "m", f"go / {n.args[0].width}")
+
+    def _var(self, n: Node, backward: bool) -> str:
+        w = n.args[0].width
+        den = _lit(max(w - n.extra, 0))
+        pre = f"real v = 0; for (int j = 0; j < {w}; ++j) v += (s[j] - m) * (s[j] - m);"
+        return self._reduction(n, backward, f"v / {den}", f"go * 2 * (s[j] - m) / {den}", pre)
+
+    def _ln(self, n: Node, backward: bool) -> str:
+        src, w, bias = n.args
+        width = src.width
+        vp, voff = self.value_row(src)
+        wj = f"V{w.index}[j]" if w is not None else "(real)1"
+        head = (f"const real* s = {vp} + {voff}; real m = 0; for (int j = 0; j < {width}; ++j) "
+                f"m += s[j]; m /= {width}; real v = 0; for (int j = 0; j < {width}; ++j) "
+                f"v += (s[j] - m) * (s[j] - m); v /= {width}; "
+                f"const real r = 1 / std::sqrt(v + {_lit(n.extra)});")
+        if not backward:
+            op, _ = self.value_row(n)
+            bj = f" + V{bias.index}[j]" if bias is not None else ""
+            return (f"for (int b = 0; b < B; ++b) {{ {head} real* o = {op}; "
+                    f"for (int j = 0; j < {width}; ++j) o[j] = (s[j] - m) * r * {wj}{bj}; }}")
+        gp, goff = self.grad_row(src)
+        go, _ = self.grad_row(n)
+        dw = f"DV{w.index}[j] += g[j] * xh;" if w is not None else ""
+        db = f"DV{bias.index}[j] += g[j];" if bias is not None else ""
+        return (f"for (int b = 0; b < B; ++b) {{ {head} const real* g = {go}; "
+                f"real* gs = {gp} + {goff}; real sg = 0, sgx = 0; "
+                f"for (int j = 0; j < {width}; ++j) {{ const real xh = (s[j] - m) * r; "
+                f"const real gx = g[j] * {wj}; sg += gx; sgx += gx * xh; {dw} {db} }} "
+                f"sg /= {width}; sgx /= {width}; for (int j = 0; j < {width}; ++j) {{ "
+                f"const real xh = (s[j] - m) * r; gs[j] += r * (g[j] * {wj} - sg - xh * sgx); "
+                "} }")
+
+    def _ew(self, blk: list[Node], backward: bool) -> str:
+        return fused_loop(self, blk, backward)
+
+
+def generate(plan: Plan, prelude: str) -> tuple[str, Layout]:
+    g = Generator(plan)
+    return g.source(prelude), g.lay
+

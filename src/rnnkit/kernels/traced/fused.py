@@ -1,0 +1,132 @@
+"""One fused loop of consecutive elementwise operations of one width (see :mod:`.codegen`).
+
+Forward: for every row ``b`` and column ``j`` the block's values are computed as locals, and
+those read elsewhere are stored. Backward: the same loop recomputes the locals, then goes
+through the block's operations in reverse, each adding its operands' shares of its gradient:
+to a local, to an operand's gradient row, to a per-row column's accumulator (summed over the
+columns), or to a parameter vector's gradient (summed over the rows).
+"""
+
+from __future__ import annotations
+
+from .graph import Node, Param, base
+from .ops import OPS, literal
+
+
+def _operand_expr(a, width: int, local: set[int]) -> str:
+    if isinstance(a, Param):
+        return f"V{a.index}[0]" if _size(a) == 1 else f"V{a.index}[j]"
+    if isinstance(a, Node):
+        if a.id in local:
+            return f"v{a.id}"
+        return f"c{a.id}" if a.width == 1 and width > 1 else f"r{a.id}[j]"
+    return literal(a)
+
+
+def _size(p: Param) -> int:
+    n = 1
+    for d in p.shape:
+        n *= d
+    return n
+
+
+def _mapping(gen, n: Node, local: set[int]) -> dict:
+    op = OPS[n.op]
+    m = {name: _operand_expr(a, n.width, local) for name, a in zip(op.operands, n.args)}
+    m.update({k: literal(v) for k, v in n.statics.items()})
+    m.update(g=f"g{n.id}", y=f"v{n.id}")
+    return m
+
+
+def _externals(blk: list[Node], local: set[int]):
+    rows, cols = {}, {}
+    for n in blk:
+        for a in n.args:
+            if isinstance(a, Node) and a.id not in local:
+                (cols if a.width == 1 and n.width > 1 else rows)[a.id] = a
+    return rows, cols
+
+
+def _simd_safe(rows: dict) -> bool:
+    """No two operands' gradient rows overlap at different offsets of one storage (their
+    writes would cross between the iterations of a vector)."""
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for a in rows.values():
+        src, off = base(a)
+        spans.setdefault(src.id, []).append((off, off + a.width))
+    for got in spans.values():
+        got = sorted(set(got))
+        for (_, a1), (b0, _) in zip(got, got[1:]):
+            if b0 < a1:
+                return False
+    return True
+
+
+def fused_loop(gen, blk: list[Node], backward: bool) -> str:
+    width = blk[0].width
+    local = {n.id for n in blk}
+    stored = gen.b.stored
+    rows, cols = _externals(blk, local)
+    pre, post, body = [], [], []
+    for a in rows.values():
+        vp, off = gen.value_row(a)
+        pre.append(f"const real* r{a.id} = {vp} + {off};")
+    for a in cols.values():
+        vp, off = gen.value_row(a)
+        pre.append(f"const real c{a.id} = ({vp})[{off}];")
+    for n in blk:
+        body.append(f"const real v{n.id} = {OPS[n.op].forward.format(**_mapping(gen, n, local))};")
+    if not backward:
+        for n in blk:
+            if n.id in stored:
+                vp, _ = gen.value_row(n)
+                pre.append(f"real* o{n.id} = {vp};")
+                body.append(f"o{n.id}[j] = v{n.id};")
+        return _loop(pre, body, post, [], width, simd=True)
+    reductions = []
+    for a in rows.values():
+        gp, off = gen.grad_row(a)
+        pre.append(f"real* gr{a.id} = {gp} + {off};")
+    for a in cols.values():
+        gp, off = gen.grad_row(a)
+        pre.append(f"real gc{a.id} = 0;")
+        post.append(f"({gp})[{off}] += gc{a.id};")
+        reductions.append(f"gc{a.id}")
+    scalars = {a.index: a for n in blk for a in n.args if isinstance(a, Param) and _size(a) == 1}
+    for k in scalars:
+        pre.append(f"real gp{k} = 0;")
+        post.append(f"DV{k}[0] += gp{k};")
+        reductions.append(f"gp{k}")
+    for n in blk:
+        if n.id in stored:
+            gp, _ = gen.grad_row(n)
+            pre.append(f"const real* gm{n.id} = {gp};")
+            body.append(f"real g{n.id} = gm{n.id}[j];")
+        else:
+            body.append(f"real g{n.id} = 0;")
+    for n in reversed(blk):
+        op, m = OPS[n.op], _mapping(gen, n, local)
+        for name, a in zip(op.operands, n.args):
+            rule = op.grads.get(name)
+            if rule is None or isinstance(a, float):
+                continue
+            body.append(f"{_target(a, n.width, local)} += {rule.format(**m)};")
+    return _loop(pre, body, post, reductions, width, simd=_simd_safe(rows))
+
+
+def _target(a, width: int, local: set[int]) -> str:
+    if isinstance(a, Param):
+        return f"gp{a.index}" if _size(a) == 1 else f"DV{a.index}[j]"
+    if a.id in local:
+        return f"g{a.id}"
+    return f"gc{a.id}" if a.width == 1 and width > 1 else f"gr{a.id}[j]"
+
+
+def _loop(pre, body, post, reductions, width: int, simd: bool) -> str:
+    pragma = ""
+    if simd:
+        red = f" reduction(+:{', '.join(reductions)})" if reductions else ""
+        pragma = f"#pragma omp simd{red}\n"
+    return ("for (int b = 0; b < B; ++b) {\n" + "\n".join(pre) + "\n" + pragma +
+            f"for (int j = 0; j < {width}; ++j) {{\n" + "\n".join(body) + "\n}\n" +
+            "\n".join(post) + "\n}")

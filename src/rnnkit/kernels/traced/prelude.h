@@ -1,0 +1,81 @@
+// The helpers of the code rnnkit's traced fast path generates for a cell (see codegen.py).
+// The generated file defines `real` (float or double), then this text follows it.
+
+#include <cmath>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+
+#include "fastmath.h"
+
+static const real INF = std::numeric_limits<real>::infinity();
+
+inline double sigm(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+inline float tanhr(float x) { return tanh_fast(x); }
+inline double tanhr(double x) { return std::tanh(x); }
+inline real relur(real x) { return x < 0 ? (real)0 : x; }  // relu(NaN) is NaN
+inline real sgn(real x) { return (real)((x > 0) - (x < 0)); }
+inline real clampr(real x, real lo, real hi) { return x < lo ? lo : (x > hi ? hi : x); }
+inline real powr(real x, real e) { return e == 2 ? x * x : std::pow(x, e); }
+inline real softplusr(real x, real beta, real threshold) {
+  return x * beta > threshold ? x : std::log1p(std::exp(x * beta)) / beta;
+}
+inline real gelur(real x) { return (real)0.5 * x * (1 + std::erf(x * (real)0.7071067811865476)); }
+inline real gelu_grad(real x) {
+  return (real)0.5 * (1 + std::erf(x * (real)0.7071067811865476)) +
+         x * (real)0.3989422804014327 * std::exp((real)-0.5 * x * x);
+}
+// d max(a, b) / da: torch's convention gives each of two equal operands half.
+inline real tie_grad(real g, real a, real b) { return a > b ? g : (a == b ? g / 2 : (real)0); }
+
+// BLAS: MKL's packed sgemm when PyTorch has it, else the Fortran ?gemm_ it exports. The
+// pointers come from rnnkit_traced_init.
+typedef size_t (*pack_size_fn)(int, int, int, int);
+typedef void (*pack_fn)(int, int, int, int, int, int, float, const float*, int, float*);
+typedef void (*compute_fn)(int, int, int, int, int, int, const float*, int, const float*, int,
+                           float, float*, int);
+typedef void (*gemm_fn)(const char*, const char*, const int*, const int*, const int*,
+                        const real*, const real*, const int*, const real*, const int*,
+                        const real*, real*, const int*);
+static pack_size_fn g_pack_size = nullptr;
+static pack_fn g_pack = nullptr;
+static compute_fn g_compute = nullptr;
+static gemm_fn g_gemm = nullptr;
+
+// out (m, n) = beta * out + a (m, k) @ op(w): op(w) = w (k, n) row-major with leading dimension
+// ld, or with trans, w^T where w is (n, k). Packed once (float) for the whole sequence.
+struct Gemm {
+  const real* w;
+  bool trans;
+  int m, n, k, ld;
+  float* packed = nullptr;
+  Gemm(const real* w_, bool trans_, int m_, int n_, int k_, int ld_)
+      : w(w_), trans(trans_), m(m_), n(n_), k(k_), ld(ld_) {
+    if (sizeof(real) == sizeof(float) && g_pack && m > 0) {
+      size_t bytes = g_pack_size(162, m, n, k);
+      packed = static_cast<float*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
+      g_pack(101, 162, trans ? 112 : 111, m, n, k, 1.0f, reinterpret_cast<const float*>(w), ld,
+             packed);
+    }
+  }
+  ~Gemm() { std::free(packed); }
+  void apply(const real* a, int lda, real beta, real* out, int ldc) const {
+    if (m == 0) return;
+    if (packed) {
+      g_compute(101, 111, 151, m, n, k, reinterpret_cast<const float*>(a), lda, packed, n,
+                (float)beta, reinterpret_cast<float*>(out), ldc);
+      return;
+    }
+    const real one = 1;
+    // Column-major: out^T (n, m) = op(w)^T (n, k) a^T (k, m).
+    g_gemm(trans ? "T" : "N", "N", &n, &m, &k, &one, w, &ld, a, &lda, &beta, out, &ldc);
+  }
+};
+
+extern "C" void rnnkit_traced_init(void* pack_size, void* pack, void* compute, void* gemm) {
+  g_pack_size = reinterpret_cast<pack_size_fn>(pack_size);
+  g_pack = reinterpret_cast<pack_fn>(pack);
+  g_compute = reinterpret_cast<compute_fn>(compute);
+  g_gemm = reinterpret_cast<gemm_fn>(gemm);
+}
