@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .fused import fused_loop
+from .fused import fused_loop, read_outside, recomputed, rows_loop
 from .graph import Node, Plan, base
 from .ops import literal as _lit
 
@@ -30,10 +30,13 @@ class Layout:
     """The pointer slots of the generated functions and the places of the values."""
 
     slots: list[str] = field(default_factory=list)
-    stored: list[Node] = field(default_factory=list)  # materialised: (T, B, width) each
+    stored: list[Node] = field(default_factory=list)  # kept for every step: (T, B, width)
+    scratch: dict[int, int] = field(default_factory=dict)  # node id -> offset in a row of W
+    scratch_size: int = 0  # per row of W (materialised values only the step itself reads)
     grad_offsets: dict[int, int] = field(default_factory=dict)  # node id -> offset in G
     grad_size: int = 0  # per row of G
     outputs: list[Node] = field(default_factory=list)  # unique output storages
+    prods: list[Node] = field(default_factory=list)  # per-step products (their dOut: T, B, n)
     uses_x: bool = False
 
     def slot(self, name: str) -> int:
@@ -58,6 +61,21 @@ class _Blocks:
                 self.blocks.append([n])
         self.block_of = {n.id: k for k, blk in enumerate(self.blocks) for n in blk}
         self.stored = self._materialised()
+        self.recomputed = {k: recomputed(blk) for k, blk in enumerate(self.blocks)
+                           if blk[0].kind == "ew"}
+        self.kept = self._kept()
+
+    def _kept(self) -> set[int]:
+        """The materialised values the backward pass reads: kept for every step; the others
+        live in a per-step scratch row."""
+        keep = {o.id for o in self.plan.outputs}
+        for k, blk in enumerate(self.blocks):
+            n0 = blk[0]
+            if n0.kind == "ew":
+                keep |= {base(a)[0].id for a in read_outside(blk, self.recomputed[k])}
+            elif n0.kind in ("var", "ln", "prod"):  # prod: its left factor, for dW
+                keep.add(base(n0.args[0])[0].id)
+        return keep & self.stored
 
     def _materialised(self) -> set[int]:
         keep = {o.id for o in self.plan.outputs}
@@ -82,15 +100,21 @@ class Generator:
         self.lay = Layout()
         self.lay.uses_x = any(isinstance(a, Node) and base(a)[0].kind == "x"
                               for n in plan.nodes for a in n.args)
-        self.lay.stored = [n for n in plan.nodes if n.id in self.b.stored]
+        self.lay.stored = [n for n in plan.nodes if n.id in self.b.kept]
+        self.lay.prods = [n for n in plan.nodes if n.kind == "prod"]
+        for n in plan.nodes:
+            if n.id in self.b.stored and n.id not in self.b.kept:
+                self.lay.scratch[n.id] = self.lay.scratch_size
+                self.lay.scratch_size += n.width
+        self.backward = False
         seen = []
         for o in plan.outputs:
             if o not in seen:
                 seen.append(o)
         self.lay.outputs = seen
         off = 0
-        for n in self.lay.stored:
-            if n.kind != "prod":
+        for n in plan.nodes:
+            if n.id in self.b.stored and n.kind != "prod":
                 self.lay.grad_offsets[n.id] = off
                 off += n.width
         self.lay.grad_size = off
@@ -109,7 +133,15 @@ class Generator:
             o = self.state_out[src.index].id
             return (f"(t ? S{o} + ((size_t)(t - 1) * B + {b}) * {w} : "
                     f"S0_{src.index} + (size_t){b} * {w})"), off
+        if src.id in self.lay.scratch:
+            if self.backward:
+                raise AssertionError(f"the backward pass reads node {src.id}, not kept")
+            return f"W + (size_t){b} * {self.lay.scratch_size} + {self.lay.scratch[src.id]}", off
         return f"S{src.id} + ((size_t)t * B + {b}) * {w}", off
+
+    def value_ld(self, node: Node) -> int:
+        src, _ = base(node)
+        return self.lay.scratch_size if src.id in self.lay.scratch else src.width
 
     def grad_row(self, node: Node, b: str = "b") -> tuple[str, int]:
         src, off = base(node)
@@ -137,12 +169,14 @@ class Generator:
         real = "double" if str(plan.dtype) == "torch.float64" else "float"
         decls = self._decls(backward=False)
         fwd = [self._block_forward(blk) for blk in self.b.blocks]
+        self.backward = True
         bdecls = self._decls(backward=True)
         bwd = [self._block_backward(blk) for blk in reversed(self.b.blocks)]
         return "\n".join([
             f"typedef {real} real;", prelude,
             'extern "C" {',
             "int rnnkit_traced_abi() { return 1; }",
+            "int rnnkit_traced_threads() { return omp_get_max_threads(); }",
             "void rnnkit_traced_forward(int T, int B, void** p) {",
             decls, self._packs(backward=False),
             "for (int t = 0; t < T; ++t) {", *fwd, "}", "}",
@@ -150,7 +184,7 @@ class Generator:
             bdecls, self._packs(backward=True),
             f"const size_t gsize = (size_t)B * {lay.grad_size};",
             "for (int t = T - 1; t >= 0; --t) {",
-            "if (gsize) std::memset(G, 0, gsize * sizeof(real));",
+            "if (gsize) std::memset(G, 0, gsize * sizeof(real));", self._zero_step(),
             self._seeds(), *bwd, "}", "}", "}", ""])
 
     def _ptr(self, name: str, const: bool = False) -> str:
@@ -167,6 +201,8 @@ class Generator:
         out += [self._ptr(f"V{v.index}", True) for v in plan.vecs]
         out += [self._ptr(f"M{m.index}", True) for m in plan.mats]
         out += [self._ptr(f"S{n.id}") for n in lay.stored]
+        if not backward:
+            out.append(self._ptr("W"))
         if backward:
             out += [self._ptr(f"DOUT{o.id}", True) for o in lay.outputs]
             if lay.uses_x:
@@ -174,7 +210,7 @@ class Generator:
             out += [self._ptr(f"DXP{h.node.index}") for h in plan.hoisted]
             out += [self._ptr(f"DS0_{s.index}") for s in plan.states]
             out += [self._ptr(f"DV{v.index}") for v in plan.vecs]
-            out += [self._ptr(f"D{n.id}") for n in lay.stored if n.kind == "prod"]
+            out += [self._ptr(f"D{n.id}") for n in lay.prods]
             out.append(self._ptr("G"))
         return "\n".join(out)
 
@@ -183,22 +219,33 @@ class Generator:
         for m in self.plan.mats:
             k, n = m.shape
             if backward:  # dA (B, K) += dOut (B, N) @ M^T
-                out.append(f"Gemm W{m.index}(M{m.index}, true, B, {k}, {n}, {n});")
+                out.append(f"Gemm P{m.index}(M{m.index}, true, B, {k}, {n}, {n});")
             else:
-                out.append(f"Gemm W{m.index}(M{m.index}, false, B, {n}, {k}, {n});")
+                out.append(f"Gemm P{m.index}(M{m.index}, false, B, {n}, {k}, {n});")
+        return "\n".join(out)
+
+    def _zero_step(self) -> str:
+        """Zero step t's rows of the gradients kept per step (allocated uninitialised)."""
+        out = []
+        names = [("DX", self.plan.input_size)] if self.lay.uses_x else []
+        names += [(f"DXP{h.node.index}", h.node.width) for h in self.plan.hoisted]
+        names += [(f"D{n.id}", n.width) for n in self.lay.prods]
+        for name, w in names:
+            out.append(f"std::memset({name} + (size_t)t * B * {w}, 0, (size_t)B * {w} * "
+                       "sizeof(real));")
         return "\n".join(out)
 
     def _seeds(self) -> str:
         out = []
         for o in self.lay.outputs:
             g, _ = self.grad_row(o)
-            out.append(f"if (DOUT{o.id}) for (int b = 0; b < B; ++b) {{ real* g = {g}; "
+            out.append(f"if (DOUT{o.id})\n{rows_loop(o.width)} {{ real* g = {g}; "
                        f"const real* d = DOUT{o.id} + ((size_t)t * B + b) * {o.width}; "
                        f"for (int j = 0; j < {o.width}; ++j) g[j] += d[j]; }}")
         for i, s in enumerate(self.plan.states):
             o = self.state_out[i]
             g, _ = self.grad_row(o)
-            out.append(f"for (int b = 0; b < B; ++b) {{ real* g = {g}; "
+            out.append(f"{rows_loop(s.width)} {{ real* g = {g}; "
                        f"real* c = DS0_{i} + (size_t)b * {s.width}; "
                        f"for (int j = 0; j < {s.width}; ++j) {{ g[j] += c[j]; c[j] = 0; }} }}")
         return "\n".join(out)
@@ -219,13 +266,14 @@ class Generator:
     def _prod(self, n: Node, backward: bool) -> str:
         a = n.args[0]
         m = self.plan.mats[n.index]
-        width, lda = m.shape[1], base(a)[0].width
+        width = m.shape[1]
         if not backward:
             ap, aoff = self.value_row(a, "0")
-            return (f"W{n.index}.apply({ap} + {aoff}, {lda}, 0, S{n.id} + (size_t)t * B * "
-                    f"{width}, {width});")
+            op, _ = self.value_row(n, "0")
+            return (f"P{n.index}.apply({ap} + {aoff}, {self.value_ld(a)}, 0, {op}, "
+                    f"{self.value_ld(n)});")
         gp, goff = self.grad_row(a, "0")
-        return (f"W{n.index}.apply(D{n.id} + (size_t)t * B * {width}, {width}, 1, {gp} + "
+        return (f"P{n.index}.apply(D{n.id} + (size_t)t * B * {width}, {width}, 1, {gp} + "
                 f"{goff}, {self.grad_ld(a)});")
 
     def _cat(self, n: Node, backward: bool) -> str:
@@ -240,20 +288,22 @@ class Generator:
                 lines.append(f"{{ const real* v = {vp} + {voff}; real* o = {op} + {col}; "
                              f"for (int j = 0; j < {part.width}; ++j) o[j] = v[j]; }}")
             col += part.width
-        return "for (int b = 0; b < B; ++b) {\n" + "\n".join(lines) + "\n}"
+        return rows_loop(n.width) + " {\n" + "\n".join(lines) + "\n}"
 
     def _reduction(self, n: Node, backward: bool, per: str, grad: str, pre: str = "") -> str:
         src = n.args[0]
-        vp, voff = self.value_row(src)
         w = src.width
-        head = (f"const real* s = {vp} + {voff}; real m = 0; "
-                f"for (int j = 0; j < {w}; ++j) m += s[j]; m /= {w};")
+        head = ""
+        if not backward or n.kind == "var":
+            vp, voff = self.value_row(src)
+            head = (f"const real* s = {vp} + {voff}; real m = 0; "
+                    f"for (int j = 0; j < {w}; ++j) m += s[j]; m /= {w};")
         if not backward:
             op, _ = self.value_row(n)
-            return f"for (int b = 0; b < B; ++b) {{ {head} {pre} ({op})[0] = {per}; }}"
+            return f"{rows_loop(w)} {{ {head} {pre} ({op})[0] = {per}; }}"
         gp, goff = self.grad_row(src)
         go, _ = self.grad_row(n)
-        return (f"for (int b = 0; b < B; ++b) {{ {head} {pre} const real go = ({go})[0]; "
+        return (f"{rows_loop(w)} {{ {head} {pre} const real go = ({go})[0]; "
                 f"real* gs = {gp} + {goff}; for (int j = 0; j < {w}; ++j) gs[j] += {grad}; }}")
 
     def _sum(self, n: Node, backward: bool) -> str:
@@ -280,13 +330,14 @@ class Generator:
         if not backward:
             op, _ = self.value_row(n)
             bj = f" + V{bias.index}[j]" if bias is not None else ""
-            return (f"for (int b = 0; b < B; ++b) {{ {head} real* o = {op}; "
+            return (f"{rows_loop(width)} {{ {head} real* o = {op}; "
                     f"for (int j = 0; j < {width}; ++j) o[j] = (s[j] - m) * r * {wj}{bj}; }}")
         gp, goff = self.grad_row(src)
         go, _ = self.grad_row(n)
-        dw = f"DV{w.index}[j] += g[j] * xh;" if w is not None else ""
-        db = f"DV{bias.index}[j] += g[j];" if bias is not None else ""
-        return (f"for (int b = 0; b < B; ++b) {{ {head} const real* g = {go}; "
+        tid = "(size_t)omp_get_thread_num() * " + str(width)
+        dw = f"DV{w.index}[{tid} + j] += g[j] * xh;" if w is not None else ""
+        db = f"DV{bias.index}[{tid} + j] += g[j];" if bias is not None else ""
+        return (f"{rows_loop(width)} {{ {head} const real* g = {go}; "
                 f"real* gs = {gp} + {goff}; real sg = 0, sgx = 0; "
                 f"for (int j = 0; j < {width}; ++j) {{ const real xh = (s[j] - m) * r; "
                 f"const real gx = g[j] * {wj}; sg += gx; sgx += gx * xh; {dw} {db} }} "

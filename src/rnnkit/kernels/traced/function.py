@@ -10,84 +10,139 @@ product over all steps here.
 from __future__ import annotations
 
 import os
+import threading
 
 import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from ..common import state_leaves
+from ..common import input_projection, state_leaves
 from .graph import Unsupported, rebuild
 from .runtime import Kernel, _ptrs, kernel_for, parameters, row_sequence
 
 
-def _named_inputs(k: Kernel, x, xps, s0s, vecs, mats) -> dict:
-    plan = k.plan
+def _named_inputs(x, xps, s0s, vecs, mats) -> dict:
     named = {"X": x}
     named.update({f"XP{i}": t for i, t in enumerate(xps)})
     named.update({f"S0_{i}": t for i, t in enumerate(s0s)})
     named.update({f"V{i}": t for i, t in enumerate(vecs)})
     named.update({f"M{i}": t for i, t in enumerate(mats)})
-    del plan
     return named
 
 
+_MAX_WORKSPACE_BYTES = 1 << 30
+_local = threading.local()
+
+
+def _workspace(n: int, like: Tensor) -> Tensor:
+    """n elements of ``like``'s dtype reused between backward calls on this thread (contents
+    undefined): a fresh buffer of tens of MB costs its page faults on every call."""
+    if n * like.element_size() > _MAX_WORKSPACE_BYTES:
+        return like.new_empty(n)
+    bufs = _local.__dict__.setdefault("bufs", {})
+    buf = bufs.get(like.dtype)
+    if buf is None or buf.numel() < n:
+        buf = bufs[like.dtype] = like.new_empty(n)
+    return buf[:n]
+
+
+def _split(flat, counts):
+    out, at = [], 0
+    for c in counts:
+        out.append(flat[at:at + c])
+        at += c
+    return out
+
+
 class TracedFunction(torch.autograd.Function):
+    """``apply(kernel, counts, x, *hoisted weights, *hoisted biases, *initial state leaves,
+    *parameter vectors, *parameter matrices)`` -> the unique outputs (T, B, n). The hoisted
+    products ``x @ w (+ b)`` are computed here (one product each) and their gradients too, from
+    the loop's gradients of their outputs."""
+
     @staticmethod
     def forward(ctx, k: Kernel, counts, x, *flat):
-        nx, ns, nv, nm = counts
-        xps, s0s = flat[:nx], flat[nx:nx + ns]
-        vecs, mats = flat[nx + ns:nx + ns + nv], flat[nx + ns + nv:]
-        T, B = xps[0].shape[:2] if xps else (x.shape[0], x.shape[1])
-        named = _named_inputs(k, x, xps, s0s, vecs, mats)
-        stored = {n.id: xps[0].new_empty(T, B, n.width) if xps else x.new_empty(T, B, n.width)
-                  for n in k.layout.stored}
+        hw, hb, s0s, vecs, mats = _split(flat, counts)
+        T, B = x.shape[:2]
+        xps = [input_projection(x, w.t(), None if b is None else b.reshape(-1))
+               for w, b in zip(hw, hb)]
+        named = _named_inputs(x, xps, s0s, vecs, mats)
+        stored = {n.id: x.new_empty(T, B, n.width) for n in k.layout.stored}
         named.update({f"S{i}": t for i, t in stored.items()})
+        named["W"] = x.new_empty(max(1, B * k.layout.scratch_size))
         k.lib.rnnkit_traced_forward(T, B, _ptrs(k.layout, named))
-        ctx.k, ctx.counts, ctx.TB = k, counts, (T, B)
-        ctx.save_for_backward(x, *flat, *stored.values())
+        ctx.k, ctx.counts = k, counts
+        ctx.save_for_backward(x, *xps, *flat, *stored.values())
         ctx.set_materialize_grads(False)
         return tuple(stored[o.id] for o in k.layout.outputs)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, *douts):
-        k, (nx, ns, nv, nm), (T, B) = ctx.k, ctx.counts, ctx.TB
+        k, counts = ctx.k, ctx.counts
+        lay = k.layout
         saved = ctx.saved_tensors
-        x, flat = saved[0], saved[1:1 + nx + ns + nv + nm]
-        xps, s0s = flat[:nx], flat[nx:nx + ns]
-        vecs, mats = flat[nx + ns:nx + ns + nv], flat[nx + ns + nv:]
-        like = xps[0] if xps else x
-        named = _named_inputs(k, x, xps, s0s, vecs, mats)
-        lay, plan = k.layout, k.plan
-        named.update({f"S{n.id}": t for n, t in zip(lay.stored, saved[1 + len(flat):])})
+        x, nh = saved[0], counts[0]
+        xps, flat = saved[1:1 + nh], saved[1 + nh:1 + nh + sum(counts)]
+        hw, hb, s0s, vecs, mats = _split(flat, counts)
+        T, B = x.shape[:2]
+        named = _named_inputs(x, xps, s0s, vecs, mats)
+        named.update({f"S{n.id}": t for n, t in zip(lay.stored, saved[1 + nh + len(flat):])})
         for o, d in zip(lay.outputs, douts):
             named[f"DOUT{o.id}"] = None if d is None else d.contiguous()
-        grads = {"DX": torch.zeros_like(x) if lay.uses_x else None}
-        grads.update({f"DXP{i}": torch.zeros_like(t) for i, t in enumerate(xps)})
-        grads.update({f"DS0_{i}": torch.zeros_like(t) for i, t in enumerate(s0s)})
-        grads.update({f"DV{i}": torch.zeros_like(t) for i, t in enumerate(vecs)})
-        prods = [n for n in lay.stored if n.kind == "prod"]
-        grads.update({f"D{n.id}": like.new_zeros(T, B, n.width) for n in prods})
-        grads["G"] = like.new_empty(max(1, B * lay.grad_size))
-        named.update(grads)
-        k.lib.rnnkit_traced_backward(T, B, _ptrs(lay, named))
-        dmats = [None] * nm
-        for n in prods:
-            first, rest = row_sequence(n.args[0], named, plan)
-            d = grads[f"D{n.id}"]
-            if first is not None:
-                dm = first.t() @ d[0]
-                if T > 1:
-                    dm.addmm_(rest.reshape(-1, rest.shape[-1]).t(), d[1:].reshape(-1, n.width))
-            else:
-                dm = rest.reshape(-1, rest.shape[-1]).t() @ d.reshape(-1, n.width)
-            dmats[n.index] = dm if dmats[n.index] is None else dmats[n.index] + dm
+        grads = _loop_backward(k, named, x, xps, s0s, vecs, T, B)
         need = ctx.needs_input_grad
-        dxps = [grads[f"DXP{i}"] for i in range(nx)]
-        ds0 = [grads[f"DS0_{i}"] for i in range(ns)]
-        dv = [grads[f"DV{i}"] for i in range(nv)]
-        dx = grads["DX"] if need[2] else None
-        return (None, None, dx, *dxps, *ds0, *dv, *dmats)
+        dx = grads["DX"] if lay.uses_x else None
+        dhw, dhb = [], []
+        x2 = x.reshape(T * B, -1)
+        for i, (w, b) in enumerate(zip(hw, hb)):
+            d2 = grads[f"DXP{i}"].view(T * B, -1)
+            if need[2]:
+                part = torch.mm(d2, w.t()).view_as(x)
+                dx = part if dx is None else dx.add_(part)
+            dhw.append(torch.mm(x2.t(), d2) if need[3 + i] else None)
+            dhb.append(None if b is None else d2.sum(0).view_as(b))
+        dmats = _matrix_grads(k, named, grads, T, counts[4])
+        ds0 = [grads[f"DS0_{i}"] for i in range(len(s0s))]
+        dv = [grads[f"DV{i}"].sum(0) for i in range(len(vecs))]
+        return (None, None, dx if need[2] else None, *dhw, *dhb, *ds0, *dv, *dmats)
+
+
+def _loop_backward(k: Kernel, named: dict, x, xps, s0s, vecs, T: int, B: int) -> dict:
+    """The generated backward loop. The per-step gradients are zeroed step by step inside it
+    (no pass over memory); those only read here live in this thread's workspace."""
+    lay = k.layout
+    threads = k.lib.rnnkit_traced_threads()
+    prods = lay.prods
+    widths = [t.shape[-1] for t in xps] + [n.width for n in prods]
+    space = _workspace(T * B * sum(widths) + B * lay.grad_size + 1, x)
+    grads, at = {"DX": torch.empty_like(x) if lay.uses_x else None}, 0
+    for name, w in [(f"DXP{i}", t.shape[-1]) for i, t in enumerate(xps)] + \
+            [(f"D{n.id}", n.width) for n in prods]:
+        grads[name] = space[at:at + T * B * w].view(T, B, w)
+        at += T * B * w
+    grads["G"] = space[at:]
+    grads.update({f"DS0_{i}": torch.zeros_like(t) for i, t in enumerate(s0s)})
+    grads.update({f"DV{i}": t.new_zeros(threads, t.numel()) for i, t in enumerate(vecs)})
+    named.update(grads)
+    k.lib.rnnkit_traced_backward(T, B, _ptrs(lay, named))
+    return grads
+
+
+def _matrix_grads(k: Kernel, named: dict, grads: dict, T: int, n_mats: int) -> list:
+    """Each per-step product's weight gradient, sum_t A_t^T dOut_t, as one product."""
+    dmats = [None] * n_mats
+    for n in k.layout.prods:
+        first, rest = row_sequence(n.args[0], named, k.plan)
+        d = grads[f"D{n.id}"]
+        if first is not None:
+            dm = first.t() @ d[0]
+            if T > 1:
+                dm.addmm_(rest.reshape(-1, rest.shape[-1]).t(), d[1:].reshape(-1, n.width))
+        else:
+            dm = rest.reshape(-1, rest.shape[-1]).t() @ d.reshape(-1, n.width)
+        dmats[n.index] = dm if dmats[n.index] is None else dmats[n.index] + dm
+    return dmats
 
 
 def traced_enabled(device) -> bool:
@@ -109,21 +164,13 @@ def traced_sequence(cell, x: Tensor, state):
         raise Unsupported(k)
     plan = k.plan
     env = parameters(k, cell)
-    T, B, I = x.shape
-    x2 = x.reshape(T * B, I)
-    xps = []
-    for h in plan.hoisted:
-        mat = env[h.mat.fx_node]
-        if h.bias is None:
-            xps.append((x2 @ mat).view(T, B, -1))
-        else:
-            xps.append(torch.addmm(env[h.bias.fx_node].reshape(-1), x2, mat).view(T, B, -1))
+    hw = [env[h.mat.fx_node] for h in plan.hoisted]
+    hb = [None if h.bias is None else env[h.bias.fx_node] for h in plan.hoisted]
     s0s = [t.contiguous() for t in state_leaves(state)]
     vecs = [env[v.fx_node].reshape(-1).contiguous() for v in plan.vecs]
     mats = [env[m.fx_node].contiguous() for m in plan.mats]
-    xin = x.contiguous() if k.layout.uses_x else x
-    counts = (len(xps), len(s0s), len(vecs), len(mats))
-    outs = TracedFunction.apply(k, counts, xin, *xps, *s0s, *vecs, *mats)
+    counts = (len(hw), len(hb), len(s0s), len(vecs), len(mats))
+    outs = TracedFunction.apply(k, counts, x.contiguous(), *hw, *hb, *s0s, *vecs, *mats)
     by_id = {o.id: t for o, t in zip(k.layout.outputs, outs)}
     y = by_id[plan.outputs[0].id]
     states = rebuild(state, [by_id[o.id] for o in plan.outputs[1:]])

@@ -62,20 +62,60 @@ def _simd_safe(rows: dict) -> bool:
     return True
 
 
+def _reads(op, name: str) -> bool:
+    return any("{" + name + "}" in rule for rule in op.grads.values())
+
+
+def recomputed(blk: list[Node]) -> set[int]:
+    """The block's locals its backward loop recomputes: those a derivative reads (its output,
+    or an operand), and what they are computed from."""
+    local = {n.id for n in blk}
+    need = set()
+    for n in blk:
+        op = OPS[n.op]
+        if _reads(op, "y"):
+            need.add(n.id)
+        for name, a in zip(op.operands, n.args):
+            if isinstance(a, Node) and a.id in local and _reads(op, name):
+                need.add(a.id)
+    for n in reversed(blk):
+        if n.id in need:
+            need |= {a.id for a in n.args if isinstance(a, Node) and a.id in local}
+    return need
+
+
+def read_outside(blk: list[Node], need: set[int]) -> list[Node]:
+    """The operands from outside the block whose values its backward loop reads."""
+    local = {n.id for n in blk}
+    out = {}
+    for n in blk:
+        op = OPS[n.op]
+        for name, a in zip(op.operands, n.args):
+            if isinstance(a, Node) and a.id not in local and (n.id in need or _reads(op, name)):
+                out[a.id] = a
+    return list(out.values())
+
+
 def fused_loop(gen, blk: list[Node], backward: bool) -> str:
     width = blk[0].width
     local = {n.id for n in blk}
     stored = gen.b.stored
     rows, cols = _externals(blk, local)
     pre, post, body = [], [], []
+    need = recomputed(blk) if backward else local
+    read = {a.id for a in read_outside(blk, need)} if backward else set(rows) | set(cols)
     for a in rows.values():
-        vp, off = gen.value_row(a)
-        pre.append(f"const real* r{a.id} = {vp} + {off};")
+        if a.id in read:
+            vp, off = gen.value_row(a)
+            pre.append(f"const real* r{a.id} = {vp} + {off};")
     for a in cols.values():
-        vp, off = gen.value_row(a)
-        pre.append(f"const real c{a.id} = ({vp})[{off}];")
+        if a.id in read:
+            vp, off = gen.value_row(a)
+            pre.append(f"const real c{a.id} = ({vp})[{off}];")
     for n in blk:
-        body.append(f"const real v{n.id} = {OPS[n.op].forward.format(**_mapping(gen, n, local))};")
+        if n.id in need:
+            expr = OPS[n.op].forward.format(**_mapping(gen, n, local))
+            body.append(f"const real v{n.id} = {expr};")
     if not backward:
         for n in blk:
             if n.id in stored:
@@ -92,11 +132,13 @@ def fused_loop(gen, blk: list[Node], backward: bool) -> str:
         pre.append(f"real gc{a.id} = 0;")
         post.append(f"({gp})[{off}] += gc{a.id};")
         reductions.append(f"gc{a.id}")
-    scalars = {a.index: a for n in blk for a in n.args if isinstance(a, Param) and _size(a) == 1}
-    for k in scalars:
-        pre.append(f"real gp{k} = 0;")
-        post.append(f"DV{k}[0] += gp{k};")
-        reductions.append(f"gp{k}")
+    vecs = {a.index: a for n in blk for a in n.args if isinstance(a, Param)}
+    for k, a in vecs.items():  # each thread its own row of DV (summed afterwards)
+        pre.append(f"real* dv{k} = DV{k} + (size_t)omp_get_thread_num() * {_size(a)};")
+        if _size(a) == 1:
+            pre.append(f"real gp{k} = 0;")
+            post.append(f"dv{k}[0] += gp{k};")
+            reductions.append(f"gp{k}")
     for n in blk:
         if n.id in stored:
             gp, _ = gen.grad_row(n)
@@ -116,7 +158,7 @@ def fused_loop(gen, blk: list[Node], backward: bool) -> str:
 
 def _target(a, width: int, local: set[int]) -> str:
     if isinstance(a, Param):
-        return f"gp{a.index}" if _size(a) == 1 else f"DV{a.index}[j]"
+        return f"gp{a.index}" if _size(a) == 1 else f"dv{a.index}[j]"
     if a.id in local:
         return f"g{a.id}"
     return f"gc{a.id}" if a.width == 1 and width > 1 else f"gr{a.id}[j]"
@@ -127,6 +169,13 @@ def _loop(pre, body, post, reductions, width: int, simd: bool) -> str:
     if simd:
         red = f" reduction(+:{', '.join(reductions)})" if reductions else ""
         pragma = f"#pragma omp simd{red}\n"
-    return ("for (int b = 0; b < B; ++b) {\n" + "\n".join(pre) + "\n" + pragma +
+    return (rows_loop(width) + " {\n" + "\n".join(pre) + "\n" + pragma +
             f"for (int j = 0; j < {width}; ++j) {{\n" + "\n".join(body) + "\n}\n" +
             "\n".join(post) + "\n}")
+
+
+def rows_loop(width: int) -> str:
+    """``for`` over the rows of a step, split between threads when the step is large enough
+    (each row's work is independent: gradients of parameters go to per-thread rows)."""
+    return (f"#pragma omp parallel for num_threads(row_threads(B, {width})) schedule(static)\n"
+            "for (int b = 0; b < B; ++b)")

@@ -7,7 +7,15 @@
 #include <cstring>
 #include <limits>
 
+#include <omp.h>
+
 #include "fastmath.h"
+
+// Rows of a step are split between OpenMP threads when the step has enough elements to pay for
+// the fork (as in native.cpp).
+inline int row_threads(int B, int W) {
+  return (B > 1 && static_cast<long>(B) * W >= 4096) ? omp_get_max_threads() : 1;
+}
 
 static const real INF = std::numeric_limits<real>::infinity();
 

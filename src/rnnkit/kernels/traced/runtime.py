@@ -146,6 +146,7 @@ def _library(source: str, dtype) -> tuple[ctypes.CDLL, Path, float]:
     lib = ctypes.CDLL(str(path))
     lib.rnnkit_traced_forward.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
     lib.rnnkit_traced_backward.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+    lib.rnnkit_traced_threads.restype = ctypes.c_int
     if lib.rnnkit_traced_abi() != 1:
         raise Unsupported(f"{path} has the wrong ABI version")
     _init_blas(lib, dtype)
