@@ -24,6 +24,8 @@ from .ops import OPS
 
 _VIEWS = {"view.default", "_unsafe_view.default", "reshape.default", "expand.default"}
 _LAST = (1, -1)
+_RANDOM = {"bernoulli", "native_dropout", "dropout", "empty", "uniform", "normal", "zeros",
+           "ones", "full", "multinomial", "poisson", "exponential", "geometric"}
 
 
 def analyse(cell, input_size: int, template, dtype, device) -> Plan:
@@ -167,6 +169,9 @@ class _Builder:
         base = name.split(".")[0]
         if base.endswith("_") and not base.startswith("_"):
             raise Unsupported(f"step modifies a tensor in place ({name})")
+        if base.split("_like")[0] in _RANDOM or base.startswith("rand"):
+            raise Unsupported(f"step draws random numbers or makes new tensors ({name}, e.g. "
+                              "dropout): the reference loop runs it")
         lowering = _LOWER.get(name)
         if lowering is not None:
             return lowering(self, n, normalized(n))
