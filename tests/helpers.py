@@ -58,3 +58,40 @@ def write_polarity_csv(path, rows: int = 40, pos: str = "good great fine",
         for i in range(rows):
             w.writerow([pos, "pos"] if i % 2 else [neg, "neg"])
     return path
+
+
+def fit_running_sum(layer, steps: int, lr: float, batch: int, scale: float):
+    """Train ``layer`` and a linear head on a running-sum task (the target at every step is the
+    sum of the inputs so far, 2 features, 8 steps); returns the loss before and after."""
+    head = torch.nn.Linear(layer.cells[-1].hidden_size, 1)
+    opt = torch.optim.Adam([*layer.parameters(), *head.parameters()], lr=lr)
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(batch, 8, 2, generator=g) * scale
+    y = x.sum(2).cumsum(1).unsqueeze(2)
+
+    def loss_fn():
+        return torch.nn.functional.mse_loss(head(layer(x)[0]), y)
+
+    first = loss_fn().item()
+    for _ in range(steps):
+        opt.zero_grad()
+        loss_fn().backward()
+        opt.step()
+    return first, loss_fn().item()
+
+
+def assert_padded_rows_equal_rows_alone(layer, input_size: int, dtype=torch.float64):
+    """Each row of a padded batch (garbage past its length) gives the outputs and final state
+    of that row run alone."""
+    from rnnkit.kernels.common import state_leaves
+
+    x = torch.randn(3, 7, input_size, dtype=dtype)
+    x_padded = x.clone()
+    x_padded[1, 3:] = 1e3  # garbage in the padding must not leak in
+    lengths = torch.tensor([7, 3, 5])
+    out, final = layer(x_padded, lengths=lengths)
+    for b, L in enumerate(lengths.tolist()):
+        alone, fin_alone = layer(x[b : b + 1, :L])
+        torch.testing.assert_close(out[b : b + 1, :L], alone, atol=1e-12, rtol=1e-10)
+        for got, want in zip(state_leaves(final), state_leaves(fin_alone)):
+            torch.testing.assert_close(got[:, b : b + 1], want, atol=1e-12, rtol=1e-10)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tests.helpers import assert_padded_rows_equal_rows_alone, fit_running_sum
 
 import rnnkit
 from rnnkit.cells.indrnn import IndRNNCell
@@ -154,16 +155,7 @@ def test_layer_is_an_rnn_with_a_diagonal_recurrent_matrix(act):
 
 
 def test_padded_row_equals_row_alone():
-    layer = _layer("tanh")
-    x = torch.randn(3, 7, 3, dtype=F64)
-    x_padded = x.clone()
-    x_padded[1, 3:] = 1e3  # garbage in the padding must not leak in
-    lengths = torch.tensor([7, 3, 5])
-    out, final = layer(x_padded, lengths=lengths)
-    for b, L in enumerate(lengths.tolist()):
-        alone, fin_alone = layer(x[b : b + 1, :L])
-        torch.testing.assert_close(out[b : b + 1, :L], alone, atol=1e-12, rtol=1e-10)
-        torch.testing.assert_close(final[:, b : b + 1], fin_alone, atol=1e-12, rtol=1e-10)
+    assert_padded_rows_equal_rows_alone(_layer("tanh"), 3)
 
 
 @pytest.mark.parametrize("act", ["relu", "tanh"])
@@ -192,22 +184,7 @@ def test_training_overfits_a_small_batch():
     """The running sum of the inputs at every step (an IndRNN with u -> 1 is an integrator)."""
     torch.manual_seed(0)
     layer = rnnkit.IndRNN(2, 16, nonlinearity="tanh")
-    head = torch.nn.Linear(16, 1)
-    opt = torch.optim.Adam([*layer.parameters(), *head.parameters()], lr=2e-2)
-    g = torch.Generator().manual_seed(4)
-    x = torch.randn(16, 8, 2, generator=g) * 0.3
-    y = x.sum(2).cumsum(1).unsqueeze(2)
-
-    def loss_fn():
-        return torch.nn.functional.mse_loss(head(layer(x)[0]), y)
-
-    first = loss_fn().item()
-    for _ in range(150):
-        opt.zero_grad()
-        loss = loss_fn()
-        loss.backward()
-        opt.step()
-    last = loss_fn().item()
+    first, last = fit_running_sum(layer, steps=150, lr=2e-2, batch=16, scale=0.3)
     assert last < 0.02 * first, (first, last)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from tests.helpers import assert_padded_rows_equal_rows_alone, fit_running_sum
 
 import rnnkit
 from rnnkit.cells.layer_norm import LayerNormGRUCell, LayerNormLSTMCell
@@ -196,17 +197,7 @@ def test_layer_equals_manual_loop(kind):
 @pytest.mark.parametrize("kind", sorted(CELLS))
 def test_padded_row_equals_row_alone(kind):
     torch.manual_seed(0)
-    layer = _layer(kind)
-    x = torch.randn(3, 7, 3, dtype=F64)
-    x_padded = x.clone()
-    x_padded[1, 3:] = 1e3  # garbage in the padding must not leak in
-    lengths = torch.tensor([7, 3, 5])
-    out, final = layer(x_padded, lengths=lengths)
-    for b, L in enumerate(lengths.tolist()):
-        alone, fin_alone = layer(x[b : b + 1, :L])
-        torch.testing.assert_close(out[b : b + 1, :L], alone, atol=1e-12, rtol=1e-10)
-        for got, want in zip(_state_leaves(kind, final), _state_leaves(kind, fin_alone)):
-            torch.testing.assert_close(got[:, b : b + 1], want, atol=1e-12, rtol=1e-10)
+    assert_padded_rows_equal_rows_alone(_layer(kind), 3)
 
 
 @pytest.mark.parametrize("kind", sorted(CELLS))
@@ -235,22 +226,7 @@ def test_training_lowers_the_loss(kind):
     """A tiny running-sum task: the output at every step is the sum of the inputs so far."""
     torch.manual_seed(0)
     layer = rnnkit.Recurrent(CELLS[kind](2, 16))
-    head = torch.nn.Linear(16, 1)
-    opt = torch.optim.Adam([*layer.parameters(), *head.parameters()], lr=1e-2)
-    g = torch.Generator().manual_seed(4)
-    x = torch.randn(64, 8, 2, generator=g) * 0.5
-    y = x.sum(2).cumsum(1).unsqueeze(2)
-
-    def loss_fn():
-        return torch.nn.functional.mse_loss(head(layer(x)[0]), y)
-
-    first = loss_fn().item()
-    for _ in range(60):
-        opt.zero_grad()
-        loss = loss_fn()
-        loss.backward()
-        opt.step()
-    last = loss_fn().item()
+    first, last = fit_running_sum(layer, steps=60, lr=1e-2, batch=64, scale=0.5)
     assert last < 0.3 * first, (first, last)
 
 
