@@ -287,3 +287,18 @@ def test_steps_it_cannot_compile_say_why(cls, why):
         layer(x.transpose(0, 1))
     out, _ = rnnkit.Recurrent(cls(I, H))(x.transpose(0, 1))  # auto: the reference loop
     assert out.shape == (2, 3, H)
+
+
+@pytest.mark.parametrize("name", ["user_lstm", "cho_gru", "elman", "zoo"])
+def test_the_loop_driven_from_python_with_onednn_products_is_the_same(name, monkeypatch):
+    """Large recurrent weights: Python runs the steps, the products go through oneDNN on views
+    of the loop's buffers (forced here at a small size)."""
+    from rnnkit.kernels.traced import driven, function
+
+    monkeypatch.setattr(driven, "MIN_WEIGHT", 0)
+    calls = []
+    for fn in ("driven_forward", "driven_backward"):
+        real = getattr(function, fn)
+        monkeypatch.setattr(function, fn, lambda *a, real=real, fn=fn: calls.append(fn) or real(*a))
+    _compare(CELLS[name](), torch.float32, atol=2e-5, rtol=2e-4)
+    assert "driven_forward" in calls and "driven_backward" in calls

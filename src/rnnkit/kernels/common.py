@@ -201,3 +201,17 @@ def recurrent_product(w: Tensor, batch: int) -> Callable[..., Tensor]:
             pass
     w_t = w.t()
     return lambda h, acc, out=None: torch.addmm(acc, h, w_t, out=out)
+
+
+def linear_product(w: Tensor, batch: int) -> Callable[[Tensor], Tensor]:
+    """``f(h) -> h @ w.T`` for a weight ``w`` (N, K) fixed during one sequence: oneDNN's
+    matmul with the weight reordered once where :func:`recurrent_product` would use it."""
+    if _can_pack(w, batch):
+        try:
+            packed = torch.ops.mkldnn._reorder_linear_weight(w.contiguous(), batch)
+            return lambda h: torch.ops.mkldnn._linear_pointwise(h.contiguous(), packed, None,
+                                                                "none", [], "")
+        except RuntimeError:  # pragma: no cover - oneDNN refused this weight
+            pass
+    w_t = w.t()
+    return lambda h: torch.mm(h, w_t)

@@ -17,6 +17,9 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 from ..common import input_projection, state_leaves
+from .driven import backward as driven_backward
+from .driven import forward as driven_forward
+from .driven import python_drives
 from .graph import Unsupported, rebuild
 from .runtime import Kernel, _ptrs, kernel_for, parameters, row_sequence
 
@@ -70,8 +73,13 @@ class TracedFunction(torch.autograd.Function):
         stored = {n.id: x.new_empty(T, B, n.width) for n in k.layout.stored}
         named.update({f"S{i}": t for i, t in stored.items()})
         named["W"] = x.new_empty(max(1, B * k.layout.scratch_size))
-        k.lib.rnnkit_traced_forward(T, B, _ptrs(k.layout, named))
-        ctx.k, ctx.counts = k, counts
+        ptrs = _ptrs(k.layout, named)
+        driven = python_drives(k, x, mats)
+        if driven:
+            driven_forward(k, mats, ptrs, T, B)
+        else:
+            k.lib.rnnkit_traced_forward(T, B, ptrs)
+        ctx.k, ctx.counts, ctx.driven = k, counts, driven
         ctx.save_for_backward(x, *xps, *flat, *stored.values())
         ctx.set_materialize_grads(False)
         return tuple(stored[o.id] for o in k.layout.outputs)
@@ -90,7 +98,7 @@ class TracedFunction(torch.autograd.Function):
         named.update({f"S{n.id}": t for n, t in zip(lay.stored, saved[1 + nh + len(flat):])})
         for o, d in zip(lay.outputs, douts):
             named[f"DOUT{o.id}"] = None if d is None else d.contiguous()
-        grads = _loop_backward(k, named, x, xps, s0s, vecs, T, B)
+        grads = _loop_backward(k, named, x, xps, s0s, vecs, mats if ctx.driven else None)
         need = ctx.needs_input_grad
         dx = grads["DX"] if lay.uses_x else None
         dhw, dhb = [], []
@@ -108,10 +116,11 @@ class TracedFunction(torch.autograd.Function):
         return (None, None, dx if need[2] else None, *dhw, *dhb, *ds0, *dv, *dmats)
 
 
-def _loop_backward(k: Kernel, named: dict, x, xps, s0s, vecs, T: int, B: int) -> dict:
-    """The generated backward loop. The per-step gradients are zeroed step by step inside it
-    (no pass over memory); those only read here live in this thread's workspace."""
-    lay = k.layout
+def _loop_backward(k: Kernel, named: dict, x, xps, s0s, vecs, driven_mats) -> dict:
+    """The generated backward loop (driven from Python when ``driven_mats`` are given). The
+    per-step gradients are zeroed step by step inside it (no pass over memory); those only
+    read here live in this thread's workspace."""
+    lay, (T, B) = k.layout, x.shape[:2]
     threads = k.lib.rnnkit_traced_threads()
     prods = lay.prods
     widths = [t.shape[-1] for t in xps] + [n.width for n in prods]
@@ -125,7 +134,10 @@ def _loop_backward(k: Kernel, named: dict, x, xps, s0s, vecs, T: int, B: int) ->
     grads.update({f"DS0_{i}": torch.zeros_like(t) for i, t in enumerate(s0s)})
     grads.update({f"DV{i}": t.new_zeros(threads, t.numel()) for i, t in enumerate(vecs)})
     named.update(grads)
-    k.lib.rnnkit_traced_backward(T, B, _ptrs(lay, named))
+    if driven_mats is not None:
+        driven_backward(k, driven_mats, _ptrs(lay, named), T, B)
+    else:
+        k.lib.rnnkit_traced_backward(T, B, _ptrs(lay, named))
     return grads
 
 

@@ -147,6 +147,10 @@ def _library(source: str, dtype) -> tuple[ctypes.CDLL, Path, float]:
     lib.rnnkit_traced_forward.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
     lib.rnnkit_traced_backward.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
     lib.rnnkit_traced_threads.restype = ctypes.c_int
+    four = [ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_void_p]
+    lib.rnnkit_traced_forward_segment.argtypes = four
+    lib.rnnkit_traced_backward_segment.argtypes = four
+    lib.rnnkit_traced_place.argtypes = [*four, ctypes.c_int, ctypes.c_void_p]
     if lib.rnnkit_traced_abi() != 1:
         raise Unsupported(f"{path} has the wrong ABI version")
     _init_blas(lib, dtype)
