@@ -34,14 +34,53 @@ def _grads(loss, tensors):
 
 def _as_accurate(ours, python, exact, slack=1e-6):
     """Each float32 result of the native loop is as close to float64 as the Python kernel's
-    (within 3x, plus slack relative to the value's scale): the two float32 paths round
-    differently, so comparing them to each other alone would test luck."""
-    for nat, py, ex in zip(ours, python, exact):
+    (within 4x, plus slack relative to the value's scale). `python` holds several float32
+    evaluations of the Python kernel in different summation orders (`_python_orders`), and the
+    yardstick is their worst error: one float32 path alone lands close to float64 by luck, and
+    its error varies 3x from seed to seed (15x over 40 chaotic steps), so comparing with one
+    would test luck."""
+    for i, (nat, ex) in enumerate(zip(ours, exact)):
         assert torch.isfinite(nat).all()
         scale = max(1.0, ex.abs().max().item())
         err_nat = (nat.double() - ex).abs().max().item()
-        err_py = (py.double() - ex).abs().max().item()
-        assert err_nat <= 3 * err_py + slack * scale, (err_nat, err_py, scale)
+        err_py = max((py[i].double() - ex).abs().max().item() for py in python)
+        assert err_nat <= 4 * err_py + slack * scale, (i, err_nat, err_py, scale)
+
+
+def _permuted(args, G, H, order):
+    """The same network with its hidden units renumbered by `order` (within each of the G gate
+    blocks): equal in exact arithmetic, rounded in another order in float32. Built by indexing
+    the leaves, so autograd's gradients are with respect to the original tensors."""
+    rows = torch.cat([g * H + order for g in range(G)])
+    x, states, (w_ih, w_hh, b_ih, b_hh) = args[0], args[1:-4], args[-4:]
+    return [x, *(s[:, order] for s in states), w_ih[rows], w_hh[rows][:, order],
+            *(None if b is None else b[rows] for b in (b_ih, b_hh))]
+
+
+def _run(fn, leaves, weights, G, order=None, extra=()):
+    """Outputs of fn and the gradients of a weighted sum of them, hidden units renumbered by
+    `order` inside and back outside."""
+    args = leaves if order is None else _permuted(leaves, G, weights[0].shape[-1], order)
+    outs = fn.apply(*args, *extra)
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    if order is not None:
+        back = torch.argsort(order)
+        outs = tuple(o[..., back] for o in outs)
+    loss = sum((o * w.to(o)).sum() for o, w in zip(outs, weights))
+    return (*outs, *_grads(loss, leaves))
+
+
+def _python_orders(fn, leaves, weights, G, extra=(), orders=4):
+    """The Python kernel in float32 as given and with `orders` renumberings of the hidden units."""
+    H = weights[0].shape[-1]
+    perms = [torch.randperm(H, generator=torch.Generator().manual_seed(k)) for k in range(orders)]
+    return [_run(fn, leaves, weights, G, order, extra) for order in [None, *perms]]
+
+
+def _check_native(native_fn, python_fn, G, leaves, weights, extra=()):
+    _as_accurate(_run(native_fn, leaves, weights, G, extra=extra),
+                 _python_orders(python_fn, leaves, weights, G, extra),
+                 _run(python_fn, _in64(leaves), weights, G, extra=extra))
 
 
 def _in64(tensors):
@@ -99,16 +138,10 @@ def test_whole_loop_in_cpp_where_mkl_keeps_up_with_onednn():
                                      (5, 3, 4, 257), (1, 2, 3, 257)])  # H 257: oneDNN product
 def test_lstm_native_equals_python_kernel(T, B, I, H, bias):
     x, h0, c0, ps = _inputs(4, T, B, I, H, bias)
-    wh, wc = torch.randn(T, B, H), torch.randn(T, B, H)
-    results = []
-    for fn, args in ((native.NativeLSTMFunction, [x, h0, c0, *ps]),
-                     (LSTMFunction, [x, h0, c0, *ps]), (LSTMFunction, _in64([x, h0, c0, *ps]))):
-        hs, cs = fn.apply(*args)
-        # A loss on every h and every c: dcs reaches the kernel, as when the layer gathers
-        # final cell states at each row's own length.
-        loss = (hs * wh.to(hs)).sum() + (cs * wc.to(cs)).sum()
-        results.append((hs, cs, *_grads(loss, args)))
-    _as_accurate(*results)
+    # A loss on every h and every c: dcs reaches the kernel, as when the layer gathers final
+    # cell states at each row's own length.
+    weights = [torch.randn(T, B, H), torch.randn(T, B, H)]
+    _check_native(native.NativeLSTMFunction, LSTMFunction, 4, [x, h0, c0, *ps], weights)
 
 
 @needs_native
@@ -129,13 +162,7 @@ def test_lstm_native_loss_on_cells_only_and_on_outputs_only():
                                      (5, 3, 4, 300), (1, 2, 3, 300)])  # H 300: oneDNN product
 def test_gru_native_equals_python_kernel(T, B, I, H, bias):
     x, h0, _, ps = _inputs(3, T, B, I, H, bias)
-    w = torch.randn(T, B, H)
-    results = []
-    for fn, args in ((native.NativeGRUFunction, [x, h0, *ps]), (GRUFunction, [x, h0, *ps]),
-                     (GRUFunction, _in64([x, h0, *ps]))):
-        hs = fn.apply(*args)
-        results.append((hs, *_grads((hs * w.to(hs)).sum(), args)))
-    _as_accurate(*results)
+    _check_native(native.NativeGRUFunction, GRUFunction, 3, [x, h0, *ps], [torch.randn(T, B, H)])
 
 
 @needs_native
@@ -145,13 +172,8 @@ def test_gru_native_equals_python_kernel(T, B, I, H, bias):
                                      (4, 2, 3, 513), (1, 1, 3, 513)])  # H 513, B 2: oneDNN
 def test_rnn_native_equals_python_kernel(T, B, I, H, bias, relu):
     x, h0, _, ps = _inputs(1, T, B, I, H, bias)
-    w = torch.randn(T, B, H)
-    results = []
-    for fn, args in ((native.NativeRNNFunction, [x, h0, *ps]), (RNNFunction, [x, h0, *ps]),
-                     (RNNFunction, _in64([x, h0, *ps]))):
-        hs = fn.apply(*args, relu)
-        results.append((hs, *_grads((hs * w.to(hs)).sum(), args)))
-    _as_accurate(*results)
+    _check_native(native.NativeRNNFunction, RNNFunction, 1, [x, h0, *ps], [torch.randn(T, B, H)],
+                  extra=(relu,))
 
 
 @needs_native
@@ -162,13 +184,8 @@ def test_rnn_rows_split_between_threads(relu):
     try:
         assert native.library().rnnkit_max_threads() == 2
         x, h0, _, ps = _inputs(1, 6, 33, 5, 128, True, scale=0.2)
-        w = torch.randn(6, 33, 128)
-        got = []
-        for fn, args in ((native.NativeRNNFunction, [x, h0, *ps]), (RNNFunction, [x, h0, *ps]),
-                         (RNNFunction, _in64([x, h0, *ps]))):
-            hs = fn.apply(*args, relu)
-            got.append((hs, *_grads((hs * w.to(hs)).sum(), args)))
-        _as_accurate(*got)
+        _check_native(native.NativeRNNFunction, RNNFunction, 1, [x, h0, *ps],
+                      [torch.randn(6, 33, 128)], extra=(relu,))
     finally:
         torch.set_num_threads(before)
 
