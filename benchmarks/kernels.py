@@ -15,6 +15,7 @@ and prints medians, ratios and achieved GFLOP/s next to the measured matrix-mult
     python benchmarks/kernels.py                 # all shapes, LSTM and GRU
     python benchmarks/kernels.py --quick         # fewer repetitions
     python benchmarks/kernels.py --cells lstm --shapes 64,100,256,512
+    python benchmarks/kernels.py --input-grad    # backward computes the input gradient too
 """
 
 from __future__ import annotations
@@ -92,14 +93,15 @@ def run_once(model, x, backward: bool) -> float:
     return time.perf_counter() - t0
 
 
-def bench(kind, shape, reps):
+def bench(kind, shape, reps, input_grad=False):
     B, T, I, H = shape
     models = build(kind, I, H)
-    x = torch.randn(B, T, I)
-    # x does not require grad (as for a first layer), so backward computes no input gradient:
-    # forward 2TBGH(I+H) multiply-adds x2; backward dW_ih, dW_hh and dh_{t-1}: 2TBGH(I+2H).
+    x = torch.randn(B, T, I, requires_grad=input_grad)
+    # Without input_grad x does not require grad (as for a first layer), so backward computes no
+    # input gradient: forward 2TBGH(I+H) multiply-adds x2; backward dW_ih, dW_hh and dh_{t-1}:
+    # 2TBGH(I+2H); the input gradient dx adds 2TBGHI (as for every layer above the first).
     flops_fwd = 2 * T * B * GATES[kind] * H * (I + H)
-    flops_bwd = 2 * T * B * GATES[kind] * H * (I + 2 * H)
+    flops_bwd = 2 * T * B * GATES[kind] * H * (2 * I + 2 * H if input_grad else I + 2 * H)
     rows = []
     for backward in (False, True):
         names = list(models)
@@ -121,18 +123,21 @@ def main(argv=None):
     p.add_argument("--shapes", nargs="*", default=None, help="B,T,I,H ...")
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--quick", action="store_true", help="3 repetitions")
+    p.add_argument("--input-grad", action="store_true",
+                   help="x requires grad: backward computes dx too (layers above the first)")
     args = p.parse_args(argv)
     shapes = [tuple(int(v) for v in s.split(",")) for s in args.shapes] if args.shapes else SHAPES
     reps = 3 if args.quick else args.reps
     peak = matmul_peak()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"matmul peak {peak:.1f} GFLOP/s (2048^3 sgemm, best of 5); kernels: {native.status()}")
+          f"matmul peak {peak:.1f} GFLOP/s (2048^3 sgemm, best of 5); kernels: {native.status()}; "
+          f"input gradient: {'yes' if args.input_grad else 'no'}")
     print(f"{'cell':5} {'B,T,I,H':>18} {'pass':8} {'rnnkit ms':>10} {'py ms':>8} "
           f"{'torch.nn ms':>11} {'naive ms':>9} {'ours/nn':>8} {'naive/ours':>10} "
           f"{'py/ours':>8} {'GFLOP/s ours':>12} {'GFLOP/s nn':>10}")
     for kind in args.cells.split(","):
         for shape in shapes:
-            for backward, med, flops in bench(kind, shape, reps):
+            for backward, med, flops in bench(kind, shape, reps, args.input_grad):
                 o, t, nv, py = med["rnnkit"], med["torch.nn"], med["naive"], med["rnnkit-py"]
                 print(f"{kind:5} {','.join(map(str, shape)):>18} "
                       f"{'fwd+bwd' if backward else 'fwd':8} {o*1e3:10.2f} {py*1e3:8.2f} "
