@@ -81,9 +81,9 @@ def input_projection(x: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     """
     T, B, I = x.shape
     x2 = x.reshape(T * B, I)
-    if _can_pack(weight, T * B):
+    packed = _reordered(weight, T * B)
+    if packed is not None:
         try:
-            packed = torch.ops.mkldnn._reorder_linear_weight(weight.contiguous(), T * B)
             out = torch.ops.mkldnn._linear_pointwise(x2, packed, bias, "none", [], "")
             return out.view(T, B, -1)
         except RuntimeError:  # pragma: no cover - oneDNN refused this shape
@@ -187,18 +187,26 @@ def _can_pack(w: Tensor, batch: int) -> bool:
     )
 
 
+def _reordered(w: Tensor, batch: int) -> Tensor | None:
+    """``w`` (N, K) reordered for oneDNN's matmul with ``batch`` rows where that pays
+    (:func:`_can_pack`), else None (also when oneDNN refuses the weight)."""
+    if not _can_pack(w, batch):
+        return None
+    try:
+        return torch.ops.mkldnn._reorder_linear_weight(w.contiguous(), batch)
+    except RuntimeError:  # pragma: no cover - oneDNN refused this weight
+        return None
+
+
 def recurrent_product(w: Tensor, batch: int) -> Callable[..., Tensor]:
     """``f(h, acc, out=None) -> acc + h @ w.T`` for a weight ``w`` (N, K) fixed during one
     sequence. ``acc`` is never modified unless it is ``out``; the result is ``out`` when the
     product can write there, else a new tensor (callers copy or activate it into place).
     """
-    if _can_pack(w, batch):
-        try:
-            packed = torch.ops.mkldnn._reorder_linear_weight(w.contiguous(), batch)
-            linear = torch.ops.mkldnn._linear_pointwise.binary
-            return lambda h, acc, out=None: linear(h, acc, packed, None, "add")
-        except RuntimeError:  # pragma: no cover - oneDNN refused this weight
-            pass
+    packed = _reordered(w, batch)
+    if packed is not None:
+        linear = torch.ops.mkldnn._linear_pointwise.binary
+        return lambda h, acc, out=None: linear(h, acc, packed, None, "add")
     w_t = w.t()
     return lambda h, acc, out=None: torch.addmm(acc, h, w_t, out=out)
 
@@ -206,12 +214,9 @@ def recurrent_product(w: Tensor, batch: int) -> Callable[..., Tensor]:
 def linear_product(w: Tensor, batch: int) -> Callable[[Tensor], Tensor]:
     """``f(h) -> h @ w.T`` for a weight ``w`` (N, K) fixed during one sequence: oneDNN's
     matmul with the weight reordered once where :func:`recurrent_product` would use it."""
-    if _can_pack(w, batch):
-        try:
-            packed = torch.ops.mkldnn._reorder_linear_weight(w.contiguous(), batch)
-            return lambda h: torch.ops.mkldnn._linear_pointwise(h.contiguous(), packed, None,
-                                                                "none", [], "")
-        except RuntimeError:  # pragma: no cover - oneDNN refused this weight
-            pass
+    packed = _reordered(w, batch)
+    if packed is not None:
+        linear = torch.ops.mkldnn._linear_pointwise
+        return lambda h: linear(h.contiguous(), packed, None, "none", [], "")
     w_t = w.t()
     return lambda h: torch.mm(h, w_t)
