@@ -46,11 +46,11 @@ class Layout:
         return self.slots.index(name)
 
 
-# Row reductions vectorise only when told they may be reordered (no -ffast-math here).
-_SIMD = '_Pragma("omp simd") '
-_SIMD_M = '_Pragma("omp simd reduction(+:m)") '
-_SIMD_V = '_Pragma("omp simd reduction(+:v)") '
-_SIMD_G = '_Pragma("omp simd reduction(+:sg, sgx)") '
+def _simd(*sums: str) -> str:
+    """The pragma that vectorises a row loop; row reductions (into ``sums``) vectorise only when
+    told they may be reordered (no -ffast-math here)."""
+    red = f" reduction(+:{', '.join(sums)})" if sums else ""
+    return f'_Pragma("omp simd{red}") '
 
 
 class _Blocks:
@@ -177,7 +177,7 @@ class Generator:
         real = "double" if str(plan.dtype) == "torch.float64" else "float"
         decls = self._decls(backward=False)
         fwd = [self._block_forward(blk) for blk in self.b.blocks]
-        _, prods = seg.segments(self.b.blocks)
+        segs, prods = seg.segments(self.b.blocks)
         fwd_places = [seg.place_forward(self, n) for n in prods]
         self.backward = True
         bdecls = self._decls(backward=True)
@@ -199,9 +199,9 @@ class Generator:
             "void rnnkit_traced_backward(int T, int B, void** p) {",
             bdecls, self._packs(backward=True),
             "for (int t = T - 1; t >= 0; --t) {", begin, *reversed(bwd), "}", "}",
-            seg.forward_segments(self, decls, fwd),
-            seg.backward_segments(self, bdecls, bwd, begin),
-            seg.place(self, fwd_places, bwd_places, both),
+            seg.forward_segments(segs, decls, fwd),
+            seg.backward_segments(segs, bdecls, bwd, begin),
+            seg.place(fwd_places, bwd_places, both),
             "}", ""])
 
     def _ptr(self, name: str, const: bool = False) -> str:
@@ -314,7 +314,7 @@ class Generator:
         if not backward or n.kind == "var":
             vp, voff = self.value_row(src)
             head = (f"const real* s = {vp} + {voff}; real m = 0; "
-                    f"{_SIMD_M}for (int j = 0; j < {w}; ++j) m += s[j]; m /= {w};")
+                    f"{_simd('m')}for (int j = 0; j < {w}; ++j) m += s[j]; m /= {w};")
         if not backward:
             op, _ = self.value_row(n)
             return f"{rows_loop(w)} {{ {head} {pre} ({op})[0] = {per}; }}"
@@ -332,7 +332,7 @@ class Generator:
     def _var(self, n: Node, backward: bool) -> str:
         w = n.args[0].width
         den = _lit(max(w - n.extra, 0))
-        pre = f"real v = 0; {_SIMD_V}for (int j = 0; j < {w}; ++j) v += (s[j] - m) * (s[j] - m);"
+        pre = f"real v = 0; {_simd('v')}for (int j = 0; j < {w}; ++j) v += (s[j] - m) * (s[j] - m);"
         return self._reduction(n, backward, f"v / {den}", f"go * 2 * (s[j] - m) / {den}", pre)
 
     def _ln(self, n: Node, backward: bool) -> str:
@@ -340,16 +340,16 @@ class Generator:
         width = src.width
         vp, voff = self.value_row(src)
         wj = f"V{w.index}[j]" if w is not None else "(real)1"
-        head = (f"const real* s = {vp} + {voff}; real m = 0; {_SIMD_M}"
+        head = (f"const real* s = {vp} + {voff}; real m = 0; {_simd('m')}"
                 f"for (int j = 0; j < {width}; ++j) m += s[j]; m /= {width}; real v = 0; "
-                f"{_SIMD_V}for (int j = 0; j < {width}; ++j) "
+                f"{_simd('v')}for (int j = 0; j < {width}; ++j) "
                 f"v += (s[j] - m) * (s[j] - m); v /= {width}; "
                 f"const real r = 1 / std::sqrt(v + {_lit(n.extra)});")
         if not backward:
             op, _ = self.value_row(n)
             bj = f" + V{bias.index}[j]" if bias is not None else ""
             return (f"{rows_loop(width)} {{ {head} real* o = {op}; "
-                    f"{_SIMD}for (int j = 0; j < {width}; ++j) o[j] = (s[j] - m) * r * {wj}{bj};"
+                    f"{_simd()}for (int j = 0; j < {width}; ++j) o[j] = (s[j] - m) * r * {wj}{bj};"
                     " }")
         gp, goff = self.grad_row(src)
         go, _ = self.grad_row(n)
@@ -358,9 +358,10 @@ class Generator:
         db = f"DV{bias.index}[{tid} + j] += g[j];" if bias is not None else ""
         return (f"{rows_loop(width)} {{ {head} const real* g = {go}; "
                 f"real* gs = {gp} + {goff}; real sg = 0, sgx = 0; "
-                f"{_SIMD_G}for (int j = 0; j < {width}; ++j) {{ const real xh = (s[j] - m) * r; "
+                f"{_simd('sg', 'sgx')}for (int j = 0; j < {width}; ++j) {{ "
+                "const real xh = (s[j] - m) * r; "
                 f"const real gx = g[j] * {wj}; sg += gx; sgx += gx * xh; {dw} {db} }} "
-                f"sg /= {width}; sgx /= {width}; {_SIMD}for (int j = 0; j < {width}; ++j) {{ "
+                f"sg /= {width}; sgx /= {width}; {_simd()}for (int j = 0; j < {width}; ++j) {{ "
                 f"const real xh = (s[j] - m) * r; gs[j] += r * (g[j] * {wj} - sg - xh * sgx); "
                 "} }")
 

@@ -30,21 +30,19 @@ def _switch(name: str, decls: str, cases: list[str], head: str = "") -> str:
             f"switch (s) {{\n{body}\n}}\n}}")
 
 
-def forward_segments(gen, decls: str, fwd: list[str]) -> str:
-    segs, _ = segments(gen.b.blocks)
+def forward_segments(segs: list[list[int]], decls: str, fwd: list[str]) -> str:
     return _switch("rnnkit_traced_forward_segment", decls,
                    ["\n".join(fwd[i] for i in seg) for seg in segs])
 
 
-def backward_segments(gen, decls: str, bwd: list[str], begin: str) -> str:
+def backward_segments(segs: list[list[int]], decls: str, bwd: list[str], begin: str) -> str:
     """``s = -1`` starts step t (zeroing and seeds); then segment s backward, last first."""
-    segs, _ = segments(gen.b.blocks)
     cases = ["\n".join(bwd[i] for i in reversed(seg)) for seg in segs]
     head = f"if (s < 0) {{\n{begin}\nreturn;\n}}"
     return _switch("rnnkit_traced_backward_segment", decls, cases, head)
 
 
-def place(gen, fwd_places: list[str], bwd_places: list[str], decls: str) -> str:
+def place(fwd_places: list[str], bwd_places: list[str], decls: str) -> str:
     """``rnnkit_traced_place(k, t, B, p, backward, out)``: product k's left factor and result
     at step t (forward: A_t, out_t; backward: dOut_t, dA_t), as out = {a, lda, c, ldc}."""
     cases = []
