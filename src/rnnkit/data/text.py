@@ -102,22 +102,44 @@ def _read_one(path: Path, encoding: str) -> str:
     return read_text_file(path, encoding).replace("\r\n", "\n")
 
 
-def split_text(text: str, val_fraction: float = 0.1) -> tuple[str, str]:
-    """Split ``text`` into ``(train, val)``, the last ``val_fraction`` of characters for val.
+MAX_PIECES = 20  # split_text(spread=True): at most this many held-out pieces
+MIN_PIECE = 2_000  # ... each at least this many characters
 
-    ``val_fraction`` must satisfy ``0 <= val_fraction < 1``; 0 gives an empty validation text.
-    The split is at a character, not a line, so fractions are exact up to rounding.
+
+def split_text(text: str, val_fraction: float = 0.1, spread: bool = False) -> tuple[str, str]:
+    """Split ``text`` into ``(train, val)``, ``val_fraction`` of the characters for val.
+
+    By default the validation text is the last ``val_fraction`` of the text. With ``spread``
+    it is taken in up to :data:`MAX_PIECES` pieces of at least :data:`MIN_PIECE` characters,
+    one at the end of each of as many equal parts of the text, so that training sees every
+    part of a file ordered by play, chapter or date (holding out the tail would hide its last
+    part, names and all, from training) and validation samples all of it. A text too short for
+    two pieces is split at its tail either way. ``val_fraction`` must satisfy
+    ``0 <= val_fraction < 1``; 0 gives an empty validation text. The split is at a character,
+    not a line, so fractions are exact up to rounding.
 
     >>> split_text("abcdefghij", 0.2)
     ('abcdefgh', 'ij')
+    >>> train, val = split_text("".join(c * 8000 for c in "abcde"), 0.1, spread=True)
+    >>> len(train), val.count("c"), val.count("e")  # two pieces: the end of each half
+    (36000, 2000, 2000)
     """
     if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float)):
         raise TypeError(f"val_fraction must be a number, got {type(val_fraction).__name__}")
     if not 0 <= val_fraction < 1:
         raise ValueError(f"val_fraction must satisfy 0 <= val_fraction < 1, got {val_fraction}")
-    # train = text[:int(n * (1 - f))], as nanoGPT's shakespeare_char split (first 90% / last 10%)
-    cut = int(len(text) * (1 - val_fraction))
-    return text[:cut], text[cut:]
+    n = len(text)
+    pieces = max(1, min(MAX_PIECES, int(n * val_fraction) // MIN_PIECE)) if spread else 1
+    train, val, start = [], [], 0
+    for k in range(1, pieces + 1):
+        end = n * k // pieces
+        # train = text[:int(n * (1 - f))], as nanoGPT's shakespeare_char split (first 90% /
+        # last 10%), in each part
+        cut = start + int((end - start) * (1 - val_fraction))
+        train.append(text[start:cut])
+        val.append(text[cut:end])
+        start = end
+    return "".join(train), "".join(val)
 
 
 def default_corpus(max_chars: int = 2_000_000) -> str:

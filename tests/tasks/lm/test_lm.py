@@ -106,3 +106,29 @@ def test_hello_learns_the_word():
     assert r.losses[-1] < 0.05 < r.losses[0]
     for _inp, target, probs in r.table:
         assert max(probs, key=probs.get) == target
+
+
+def test_validation_is_spread_over_an_ordered_file(tmp_path):
+    """A file ordered by part (plays, chapters): the default split holds out a piece of every
+    part, so training sees the last part too; ``val_split="tail"`` holds out the end."""
+    from rnnkit.tasks.lm import LMDataConfig, load_texts
+
+    parts = [f"{name}:\n" + f"{name.lower()} speaks.\n" * 2000 for name in
+             ("ANNE", "BORIS", "CLARA", "DMITRI", "ERIKA")]
+    path = tmp_path / "plays.txt"
+    path.write_text("".join(parts), encoding="utf-8")
+    train, val, _ = load_texts(LMDataConfig(data=str(path)))
+    assert len(val) == pytest.approx(0.1 * len(path.read_text()), abs=10)
+    for name in ("anne", "boris", "clara", "dmitri", "erika"):  # every part in both
+        assert name in train and name in val
+    train, val, _ = load_texts(LMDataConfig(data=str(path), val_split="tail"))
+    assert "erika" in val and "anne" not in val
+    assert train + val == path.read_text()
+
+
+def test_a_run_saved_before_val_split_keeps_its_tail_split():
+    from rnnkit.tasks import lm
+
+    settings = lm.TASK.upgrade({"data": {"val_fraction": 0.2}, "model": {}})
+    assert settings["data"] == {"val_fraction": 0.2, "val_split": "tail"}
+    assert lm.TASK.upgrade({"data": {"val_split": "spread"}})["data"]["val_split"] == "spread"

@@ -29,8 +29,11 @@ BUILT_IN = "built-in corpus (Python standard library docstrings)"
 @dataclass
 class LMDataConfig:
     data: str | None = None  # text file or folder (default: the built-in corpus)
-    val_data: str | None = None  # separate validation file (default: the last val_fraction)
+    val_data: str | None = None  # separate validation file (default: val_fraction of --data)
     val_fraction: float = 0.1  # share of the text held out for validation
+    # held out: in up to 20 pieces spread over the text (training sees every part of it), or
+    # its tail
+    val_split: Literal["spread", "tail"] = "spread"
     encoding: str = "utf-8"  # text encoding of the files
     vocab: Literal["char", "word", "bpe"] = "char"  # tokens: characters, words or BPE pieces
     vocab_size: int = 2000  # bpe vocabulary size (word: maximum size)
@@ -58,11 +61,19 @@ def load_texts(cfg: LMDataConfig) -> tuple[str, str, str]:
         text, source = read_text(cfg.data, cfg.encoding), str(cfg.data)
     if cfg.val_data is not None:
         return text, read_text(cfg.val_data, cfg.encoding), source
-    train, val = split_text(text, cfg.val_fraction)
+    train, val = split_text(text, cfg.val_fraction, spread=cfg.val_split == "spread")
     if len(val) < 2:
         raise DataError(f"{source}: the validation split is empty; give --val-data or a larger "
                         "--val-fraction")
     return train, val, source
+
+
+def upgrade(saved: dict) -> dict:
+    """A run saved before ``val_split`` existed held out the tail of its text."""
+    data = saved.get("data")
+    if isinstance(data, dict) and "val_split" not in data:
+        saved["data"] = data | {"val_split": "tail"}
+    return saved
 
 
 def _vocab_kwargs(cfg: LMDataConfig) -> dict:
