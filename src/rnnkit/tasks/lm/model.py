@@ -32,8 +32,9 @@ LN2 = math.log(2)
 @dataclass
 class LMConfig:
     vocab_size: int = derived(0)  # V, set from the vocabulary
-    embed: int = 64  # E, embedding size; 0 feeds one-hot vectors (as in the seed's example)
-    encoder: EncoderConfig = section(EncoderConfig, prefix="")
+    embed: int = 256  # E, embedding size; 0 feeds one-hot vectors (as in the seed's example)
+    # 2 x 256: ahead of 1 x 512 at equal wall-clock (docs/design/lm-defaults.md)
+    encoder: EncoderConfig = section(lambda: EncoderConfig(hidden=256, layers=2), prefix="")
     embed_dropout: float = 0.0  # dropout on the embeddings
     out_dropout: float = 0.1  # dropout on the encoder outputs before the projection
     tie_weights: bool = False  # share embedding and output weights (needs embed == hidden)

@@ -38,7 +38,7 @@ class LMDataConfig:
     vocab: Literal["char", "word", "bpe"] = "char"  # tokens: characters, words or BPE pieces
     vocab_size: int = 2000  # bpe vocabulary size (word: maximum size)
     batch_size: int = 32  # B, parallel streams
-    chunk_len: int = 128  # k2, BPTT window (steps gradients flow back)
+    chunk_len: int = 64  # k2, BPTT window (steps gradients flow back)
     stride: int = 0  # k1, steps between windows (0: = chunk_len)
     random_len: bool = False  # AWD-LSTM random window lengths with rescaled learning rate
     eval_batch_size: int = 64  # streams for evaluation
@@ -50,7 +50,7 @@ class LMSettings:
 
     data: LMDataConfig = section(LMDataConfig, prefix="")
     model: LMConfig = section(LMConfig, prefix="")
-    train: TrainConfig = section(lambda: TrainConfig(minutes=3.0), prefix="")
+    train: TrainConfig = section(lambda: TrainConfig(minutes=3.0, lr=5e-3), prefix="")
 
 
 def load_texts(cfg: LMDataConfig) -> tuple[str, str, str]:
