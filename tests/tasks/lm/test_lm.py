@@ -115,15 +115,15 @@ def test_validation_is_spread_over_an_ordered_file(tmp_path):
 
     parts = [f"{name}:\n" + f"{name.lower()} speaks.\n" * 2000 for name in
              ("ANNE", "BORIS", "CLARA", "DMITRI", "ERIKA")]
-    path = tmp_path / "plays.txt"
-    path.write_text("".join(parts), encoding="utf-8")
+    text, path = "".join(parts), tmp_path / "plays.txt"
+    path.write_text(text, encoding="utf-8")
     train, val, _ = load_texts(LMDataConfig(data=str(path)))
-    assert len(val) == pytest.approx(0.1 * len(path.read_text()), abs=10)
+    assert len(val) == pytest.approx(0.1 * len(text), abs=10)
     for name in ("anne", "boris", "clara", "dmitri", "erika"):  # every part in both
         assert name in train and name in val
     train, val, _ = load_texts(LMDataConfig(data=str(path), val_split="tail"))
     assert "erika" in val and "anne" not in val
-    assert train + val == path.read_text()
+    assert train + val == text
 
 
 def test_a_run_saved_before_val_split_keeps_its_tail_split():
