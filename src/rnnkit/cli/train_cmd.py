@@ -22,7 +22,7 @@ from .options import add_config_file, add_options, file_overrides, given
 from .progress import Progress, finished_run
 
 TITLES = {"data": "data", "model": "model", "encoder": "encoder", "train": "training",
-          "ngram": "n-gram branch"}
+          "ngram": "n-gram branch", "rocket": "random-convolution (MiniRocket) branch"}
 
 
 def register(sub) -> None:

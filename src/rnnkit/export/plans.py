@@ -18,7 +18,7 @@ from .text import classify_graphs, lm_graphs, longlag_graphs, tag_graphs
 # Run files copied next to the graphs when the run has them.
 RUN_FILES = ("config.json", "vocab.json", "src_vocab.json", "tgt_vocab.json", "labels.json",
              "chars.json", "features.json", "normalizer.json", "ngram_model.safetensors",
-             "ngram_vocab.json")
+             "ngram_vocab.json", "rocket.safetensors", "rocket.json")
 
 
 @dataclass
@@ -96,6 +96,12 @@ def _series(graphs: Callable) -> Callable:
         pre = {"normalizer": _normalizer(loaded), "features": loaded.config.get("features"),
                "labels": _labels(loaded)}
         notes = []
+        rocket = getattr(loaded, "rocket", None)
+        if rocket is not None:
+            pre["rocket_branch"] = {"weight": rocket.mix_weight,
+                                    "features": rocket.features.num_features,
+                                    "files": ["rocket.safetensors", "rocket.json"],
+                                    "doc": "in the graph: probs is rnnkit's mixture"}
         if loaded.norm.mode == "series":
             notes.append("normalise each series by its own mean and deviation per feature "
                          "(deviation 1 where it does not vary)")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ..tasks.common.mixing import combine
 from .graph import CHECKS, Graph, Port
 
 
@@ -17,23 +18,35 @@ def _series_ports(features: int) -> list[Port]:
 
 
 class SeriesClassifyGraph(nn.Module):
-    """``(x, lengths) -> (logits, probs)``."""
+    """``(x, lengths) -> (logits, probs)``; with a rocket branch, ``probs`` mixes the
+    recurrent softmax with the branch's probabilities, as rnnkit's prediction does."""
 
-    def __init__(self, model):
+    def __init__(self, model, rocket=None):
         super().__init__()
-        self.model = model
+        self.model, self.rocket = model, rocket
+        self.features = None if rocket is None else rocket.features  # its buffers
 
     def forward(self, x: Tensor, lengths: Tensor):
         logits = self.model(x, lengths)
-        return logits, torch.softmax(logits, dim=1)
+        probs = torch.softmax(logits, dim=1)
+        if self.rocket is not None:
+            probs = combine(probs, self.rocket.proba_padded(x, lengths), self.rocket.mix_weight)
+        return logits, probs
 
 
 def series_classify_graphs(loaded) -> list[Graph]:
     cfg = loaded.model.cfg
     C = cfg.num_outputs
-    return [Graph("forward", SeriesClassifyGraph(loaded.model), _series_ports(cfg.input_size),
-                  [Port("logits", "float32", ("batch", C)),
-                   Port("probs", "float32", ("batch", C), doc="softmax of the logits")],
+    rocket = getattr(loaded, "rocket", None)
+    doc = "softmax of the logits"
+    if rocket is not None:
+        w = rocket.mix_weight
+        doc = (f"(1 - {w:g}) * softmax of the logits + {w:g} * the random-convolution "
+               "branch's probabilities: rnnkit's prediction")
+    return [Graph("forward", SeriesClassifyGraph(loaded.model, rocket),
+                  _series_ports(cfg.input_size),
+                  [Port("logits", "float32", ("batch", C), doc="the recurrent model's"),
+                   Port("probs", "float32", ("batch", C), doc=doc)],
                   doc="class scores of each series")]
 
 

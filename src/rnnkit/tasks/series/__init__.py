@@ -4,11 +4,12 @@ each a task of its own over the same readers and normaliser."""
 from ..spec import TaskSpec
 from . import classify, classify_cli, forecast, forecast_cli, tag, tag_cli
 from .classify import LoadedSeriesClassifier, SeriesClassifyDataConfig, SeriesClassifySettings
+from .data import pad_series
 from .forecast import ForecastSettings, LoadedForecaster
 from .forecast_data import Forecast, ForecastData, ForecastDataConfig, read_forecast_series
 from .forecaster import Forecaster, ForecasterConfig, gaussian_nll, pinball_loss, quantile_levels
 from .frames import FrameTagger, FrameTaggerConfig, FrameTagTask
-from .models import SeriesClassifier, SeriesClassifyTask, SeriesModelConfig, pad_series
+from .models import SeriesClassifier, SeriesClassifyTask, SeriesModelConfig
 from .tag import FrameTagDataConfig, FrameTagSettings, LoadedFrameTagger
 
 CLASSIFY = TaskSpec(
@@ -18,7 +19,7 @@ CLASSIFY = TaskSpec(
     ".npy/.npz (X, y, lengths) or CSV (long form with --id-col, or --format wide).",
     config=SeriesClassifySettings, build_model=classify.build_model, prepare=classify.prepare,
     report=classify.report, loaded=LoadedSeriesClassifier, describe=classify.describe,
-    unit="seq", cli=classify_cli)
+    upgrade=classify.upgrade, unit="seq", cli=classify_cli)
 
 TAG = TaskSpec(
     name="series-tag",

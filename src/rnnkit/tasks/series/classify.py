@@ -2,12 +2,14 @@
 (``rnnkit train series-classify``, and ``rnnkit train classify`` on series files).
 
 The run folder holds ``normalizer.json``, ``labels.json``, ``dev_report.json`` and
-``confusion.png`` (and ``test_report.json`` with ``--test``).
+``confusion.png`` (and ``test_report.json`` with ``--test``); with the random-convolution
+branch (``rocket.weight != 0``, the default), ``rocket.safetensors`` and ``rocket.json``
+(:mod:`.branch`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -17,7 +19,10 @@ from ...data.series import SeriesData, read_series
 from ...data.tokens import LabelVocab
 from ...train.loop import TrainConfig
 from ..common.metrics import GoldLabels, classification_report, save_dev_report
+from ..common.mixing import combine
 from ..spec import Prepared
+from .branch import MODEL_FILE as ROCKET_FILE
+from .branch import RocketBranch, train_rocket_branch
 from .data import LoadedLabelledSeries, cols, normalized, train_dev
 from .models import SeriesClassifier, SeriesClassifyTask, SeriesModelConfig, predict_series
 
@@ -90,25 +95,62 @@ def prepare(s: SeriesClassifySettings, run: Path | None) -> Prepared:
                     info={"labels": labels.itos, "features": tr.features},
                     sizes={"train": len(tr), "dev": len(dev)},
                     title=f"{s.model.encoder.cell} series classifier",
-                    state=(x_dev, y_dev, labels))
+                    state=(x_train, y_train, x_dev, y_dev, labels))
 
 
 def report(model: SeriesClassifier, s: SeriesClassifySettings, prepared: Prepared,
            run: Path) -> None:
-    x_dev, y_dev, labels = prepared.state
-    rep = classification_report(y_dev, predict_series(model, x_dev).argmax(1).tolist(),
-                                labels.itos)
-    save_dev_report(run, rep, f"validation: accuracy {rep['accuracy']:.4f}, "
-                    f"macro-F1 {rep['macro_f1']:.4f}")
+    """The validation report (with the rocket branch fitted, its weight chosen and saved)."""
+    x_train, y_train, x_dev, y_dev, labels = prepared.state
+    probs = predict_series(model, x_dev)
+    parts = None
+    if s.model.rocket.weight:
+        probs, parts = train_rocket_branch(run, s.model.rocket, len(labels), x_train, y_train,
+                                           x_dev, y_dev, probs, s.train.seed)
+    rep = classification_report(y_dev, probs.argmax(1).tolist(), labels.itos)
+    title = f"validation: accuracy {rep['accuracy']:.4f}"
+    if parts is not None:
+        rep["components"] = parts
+        title += (f" (recurrent {parts['rnn_accuracy']:.4f}, rocket "
+                  f"{parts['rocket_accuracy']:.4f}, rocket weight {parts['rocket_weight']:g})")
+    save_dev_report(run, rep, title + f", macro-F1 {rep['macro_f1']:.4f}")
 
 
+@dataclass
 class LoadedSeriesClassifier(LoadedLabelledSeries):
+    """A trained series classifier; ``rocket``: its random-convolution branch (or None)."""
+
+    rocket: RocketBranch | None = field(default=None)
     _reader = staticmethod(read_labelled_series)
     task = "series-classify"
 
+    @classmethod
+    def open(cls, run, model, settings, config):
+        loaded = super().open(run, model, settings, config)
+        if settings.model.rocket.weight:
+            if not RocketBranch.exists(run):
+                raise FileNotFoundError(
+                    f"{run}: the run has a rocket branch (rocket weight "
+                    f"{settings.model.rocket.weight:g}) but no {ROCKET_FILE}: its training "
+                    "did not finish; continue it with --resume")
+            loaded.rocket = RocketBranch.load(run)
+        return loaded
+
+    def component_proba(self, d: SeriesData, batch_size: int = 128) -> dict:
+        """``{"rnn": (N, C)}`` and, with the rocket branch, ``"rocket": (N, C)``."""
+        x = self.normalized(d)
+        out = {"rnn": predict_series(self.model, x, batch_size)}
+        if self.rocket is not None:
+            out["rocket"] = self.rocket.proba(x)
+        return out
+
     def predict_proba(self, d: SeriesData, batch_size: int = 128):
-        """Class probabilities (N, C), the series normalised with the training statistics."""
-        return predict_series(self.model, self.normalized(d), batch_size)
+        """Class probabilities (N, C), the series normalised with the training statistics:
+        the recurrent model's, or with the rocket branch, their mixture."""
+        parts = self.component_proba(d, batch_size)
+        if self.rocket is None:
+            return parts["rnn"]
+        return combine(parts["rnn"], parts["rocket"], self.rocket.mix_weight)
 
     def predict(self, d: SeriesData, batch_size: int = 128) -> list[tuple[str, float]]:
         """(label, probability) of the most likely class of every series."""
@@ -123,6 +165,12 @@ class LoadedSeriesClassifier(LoadedLabelledSeries):
         gold = [g.id(lab) for lab in d.labels]
         probs = self.predict_proba(d, batch_size)
         return g.note(classification_report(gold, probs.argmax(1).tolist(), g.names))
+
+
+def upgrade(saved: dict) -> dict:
+    """Runs saved before the rocket branch have none."""
+    saved.setdefault("model", {}).setdefault("rocket", {"weight": 0.0})
+    return saved
 
 
 def describe(s: SeriesClassifySettings) -> str:

@@ -8,10 +8,14 @@ prediction) besides the task's own files.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import Tensor
 
 from ...data.batching import split_indices
 from ...data.errors import DataError
@@ -21,6 +25,17 @@ from ...data.tokens import LabelVocab
 from ..spec import LoadedRun
 
 log = logging.getLogger(__name__)
+
+
+def pad_series(seqs: Sequence[np.ndarray]) -> tuple[Tensor, Tensor]:
+    """``(x (B, T, F) float32, lengths (B,))``, zero past each length."""
+    if len(seqs) == 0 or min(len(s) for s in seqs) < 1:
+        raise ValueError("pad_series() needs at least one series, each of length >= 1")
+    lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)
+    x = torch.zeros(len(seqs), int(lengths.max()), seqs[0].shape[1])
+    for b, s in enumerate(seqs):
+        x[b, : len(s)] = torch.as_tensor(np.asarray(s, dtype=np.float32))
+    return x, lengths
 
 
 def cols(spec: str) -> list[str] | None:

@@ -24,7 +24,8 @@ from ...train.device import device_of, to_device
 from ...train.task import StepOutput, Task
 from ..common.encoder import EncoderConfig, build_encoder
 from ..common.pooling import step_mask
-from .models import _Projection, pad_series
+from .data import pad_series
+from .models import _Projection
 
 
 @dataclass

@@ -29,17 +29,8 @@ from ...train.task import StepOutput, Task
 from ..common.encoder import EncoderConfig, build_encoder
 from ..common.metrics import classification_report
 from ..common.pooling import POOLINGS, Pooling
-
-
-def pad_series(seqs: Sequence[np.ndarray]) -> tuple[Tensor, Tensor]:
-    """``(x (B, T, F) float32, lengths (B,))``, zero past each length."""
-    if len(seqs) == 0 or min(len(s) for s in seqs) < 1:
-        raise ValueError("pad_series() needs at least one series, each of length >= 1")
-    lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)
-    x = torch.zeros(len(seqs), int(lengths.max()), seqs[0].shape[1])
-    for b, s in enumerate(seqs):
-        x[b, : len(s)] = torch.as_tensor(np.asarray(s, dtype=np.float32))
-    return x, lengths
+from .data import pad_series
+from .rocket import RocketConfig
 
 
 def _encoder_defaults() -> EncoderConfig:
@@ -56,8 +47,10 @@ class SeriesModelConfig:
     attention_size: int = 32  # hidden size of the attention scorer
     in_dropout: float = 0.0  # dropout on the projected inputs
     out_dropout: float = 0.2  # dropout on the pooled vector before the output layer
+    rocket: RocketConfig = section(RocketConfig, prefix="rocket")  # the random-feature branch
 
     def validate(self) -> None:
+        self.rocket.validate()
         if self.input_size < 1 or self.num_outputs < 1:
             raise ValueError(f"need input_size and num_outputs >= 1, got {self.input_size} "
                              f"and {self.num_outputs}")
