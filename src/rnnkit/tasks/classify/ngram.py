@@ -24,7 +24,6 @@ Saved as ``ngram_model.safetensors`` (tensors) and ``ngram_vocab.json`` (setting
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from collections.abc import Sequence
@@ -35,6 +34,8 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from ..common.branch_files import load_branch, save_branch
 
 LOSSES = ("logistic", "squared_hinge")
 # The fit holds about 25 float64 arrays of n-grams x classes (weights, ratios, gradient and
@@ -160,27 +161,16 @@ class NgramModel:
     # -- files -----------------------------------------------------------------------------
 
     def save(self, folder: str | Path) -> None:
-        from safetensors.torch import save_file  # the text extra, like the checkpoints
-
-        folder = Path(folder)
         grams = sorted(self.vocab, key=self.vocab.__getitem__)
-        (folder / VOCAB_FILE).write_text(json.dumps(
-            {"config": asdict(self.cfg), "num_classes": self.num_classes, "scale": self.scale,
-             "mix_weight": self.mix_weight, "ngrams": [list(g) for g in grams]}))
-        # The tensors last, through a temporary name: exists() (which checks this file) is true
-        # only once both files are complete.
-        tmp = folder / f".{MODEL_FILE}.tmp"
-        save_file({"r": self.r.contiguous(), "weight": self.weight.contiguous(),
-                   "bias": self.bias.contiguous()}, str(tmp))
-        tmp.replace(folder / MODEL_FILE)
+        save_branch(folder, VOCAB_FILE,
+                    {"config": asdict(self.cfg), "num_classes": self.num_classes,
+                     "scale": self.scale, "mix_weight": self.mix_weight,
+                     "ngrams": [list(g) for g in grams]},
+                    MODEL_FILE, {"r": self.r, "weight": self.weight, "bias": self.bias})
 
     @classmethod
     def load(cls, folder: str | Path) -> NgramModel:
-        from safetensors.torch import load_file
-
-        folder = Path(folder)
-        meta = json.loads((folder / VOCAB_FILE).read_text())
-        t = load_file(str(folder / MODEL_FILE))
+        meta, t = load_branch(folder, VOCAB_FILE, MODEL_FILE)
         vocab = {tuple(g): i for i, g in enumerate(meta["ngrams"])}
         return cls(NgramConfig(**meta["config"]), vocab, meta["num_classes"], t["r"],
                    t["weight"], t["bias"], meta["scale"], meta.get("mix_weight", 1.0))

@@ -23,6 +23,7 @@ from ...data import CharVocab, DataError, Vocab
 from ...data.tokens import LabelVocab, build_text_vocab, tokenize
 from ...data.vectors import vector_dim
 from ...train.loop import TrainConfig
+from ..common.branch_files import missing_branch
 from ..common.metrics import GoldLabels, classification_report, save_dev_report
 from ..common.words import CHARS_FILE, build_char_vocab, load_char_vocab, vectors_init
 from ..spec import LoadedRun, Prepared
@@ -177,10 +178,7 @@ class LoadedClassifier(LoadedRun):
         ngram = None
         if settings.model.ngram.weight:
             if not NgramModel.exists(run):
-                raise FileNotFoundError(
-                    f"{run}: the run has an n-gram branch (ngram weight "
-                    f"{settings.model.ngram.weight:g}) but no {NGRAM_FILE}: its training did "
-                    "not finish; continue it with --resume")
+                raise missing_branch(run, "n-gram", settings.model.ngram.weight, NGRAM_FILE)
             ngram = NgramModel.load(run)
         return cls(run, model, settings, config, Vocab.load(run / "vocab.json"),
                    LabelVocab.load(run / "labels.json"),

@@ -16,7 +16,6 @@ and the mixing weight).
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..common.branch_files import load_branch, save_branch
 from ..common.mixing import accuracy, choose_weight, combine, nll
 from .ridge import Ridge
 from .rocket import RocketConfig, RocketFeatures
@@ -65,28 +65,17 @@ class RocketBranch:
         return self.ridge.proba(self.features(x, lengths))
 
     def save(self, folder: str | Path) -> None:
-        from safetensors.torch import save_file
-
-        folder = Path(folder)
         f = self.features
         meta = {"dilations": f.dilations, "counts": f.counts, "num_inputs": f.num_inputs,
                 "alpha": self.ridge.alpha, "scale": self.ridge.scale,
                 "mix_weight": self.mix_weight}
-        (folder / META_FILE).write_text(json.dumps(meta))
-        tensors = {f"features.{k}": v.contiguous() for k, v in f.state_dict().items()}
-        tensors |= {f"ridge.{k}": v.contiguous() for k, v in self.ridge.tensors().items()}
-        # The tensors last, through a temporary name: exists() is true once both are complete.
-        tmp = folder / f".{MODEL_FILE}.tmp"
-        save_file(tensors, str(tmp))
-        tmp.replace(folder / MODEL_FILE)
+        tensors = {f"features.{k}": v for k, v in f.state_dict().items()}
+        tensors |= {f"ridge.{k}": v for k, v in self.ridge.tensors().items()}
+        save_branch(folder, META_FILE, meta, MODEL_FILE, tensors)
 
     @classmethod
     def load(cls, folder: str | Path) -> RocketBranch:
-        from safetensors.torch import load_file
-
-        folder = Path(folder)
-        meta = json.loads((folder / META_FILE).read_text())
-        t = load_file(str(folder / MODEL_FILE))
+        meta, t = load_branch(folder, META_FILE, MODEL_FILE)
         ridge = Ridge(t["ridge.mean"], t["ridge.std"], t["ridge.weight"], t["ridge.bias"],
                       meta["alpha"], meta["scale"])
         features = RocketFeatures(meta["dilations"], meta["counts"], meta["num_inputs"])

@@ -18,6 +18,7 @@ from ...data.errors import DataError
 from ...data.series import SeriesData, read_series
 from ...data.tokens import LabelVocab
 from ...train.loop import TrainConfig
+from ..common.branch_files import missing_branch
 from ..common.metrics import GoldLabels, classification_report, save_dev_report
 from ..common.mixing import combine
 from ..spec import Prepared
@@ -129,10 +130,7 @@ class LoadedSeriesClassifier(LoadedLabelledSeries):
         loaded = super().open(run, model, settings, config)
         if settings.model.rocket.weight:
             if not RocketBranch.exists(run):
-                raise FileNotFoundError(
-                    f"{run}: the run has a rocket branch (rocket weight "
-                    f"{settings.model.rocket.weight:g}) but no {ROCKET_FILE}: its training "
-                    "did not finish; continue it with --resume")
+                raise missing_branch(run, "rocket", settings.model.rocket.weight, ROCKET_FILE)
             loaded.rocket = RocketBranch.load(run)
         return loaded
 
