@@ -50,7 +50,7 @@ class Ridge:
         y_mean = Y.mean(0)
         Yc = Y - y_mean
         U, s, Vh = torch.linalg.svd(Xc, full_matrices=False)
-        keep = s > s.max() * 1e-10 if len(s) else s.bool()
+        keep = s > s.max() * 1e-10  # the rank (N >= 2 rows, so s is never empty)
         U, s, Vh = U[:, keep], s[keep], Vh[keep]
         UtY = U.T @ Yc  # (r, C)
         n = len(y)

@@ -117,10 +117,12 @@ class RocketFeatures(nn.Module):
         for i, c in enumerate(counts):
             getattr(self, f"channels{i}").copy_(_channel_subsets(g, series[0].shape[1]))
             bias = getattr(self, f"bias{i}")
-            for k, n in enumerate(g.integers(len(series), size=NUM_KERNELS).tolist()):
-                x = torch.as_tensor(np.asarray(series[n], dtype=np.float32))[None]
-                z = self._conv(x, i)[0, k].double()  # (T,): kernel k on series n
-                bias[k] = torch.quantile(z, q[start + k * c: start + (k + 1) * c]).float()
+            picked = g.integers(len(series), size=NUM_KERNELS).tolist()  # one per kernel
+            x, lengths = pad_series([series[n] for n in picked])
+            z = self._conv(x, i)  # (84 series, 84 kernels, T): row k's kernel k is used
+            for k in range(NUM_KERNELS):
+                zk = z[k, k, : int(lengths[k])].double()  # kernel k on its own series
+                bias[k] = torch.quantile(zk, q[start + k * c: start + (k + 1) * c]).float()
             start += NUM_KERNELS * c
         return self
 
