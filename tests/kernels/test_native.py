@@ -135,7 +135,8 @@ def test_whole_loop_in_cpp_where_mkl_keeps_up_with_onednn():
 @needs_native
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("T,B,I,H", [(1, 1, 3, 4), (6, 3, 5, 7), (40, 2, 4, 33), (5, 17, 8, 64),
-                                     (5, 3, 4, 257), (1, 2, 3, 257)])  # H 257: oneDNN product
+                                     (5, 3, 4, 257), (1, 2, 3, 257),  # H 257: oneDNN product
+                                     (30, 1, 5, 37), (12, 1, 6, 64)])  # batch 1: own gemv
 def test_lstm_native_equals_python_kernel(T, B, I, H, bias):
     x, h0, c0, ps = _inputs(4, T, B, I, H, bias)
     # A loss on every h and every c: dcs reaches the kernel, as when the layer gathers final
@@ -159,7 +160,8 @@ def test_lstm_native_loss_on_cells_only_and_on_outputs_only():
 @needs_native
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("T,B,I,H", [(1, 1, 3, 4), (6, 3, 5, 7), (40, 2, 4, 33), (5, 17, 8, 64),
-                                     (5, 3, 4, 300), (1, 2, 3, 300)])  # H 300: oneDNN product
+                                     (5, 3, 4, 300), (1, 2, 3, 300),  # H 300: oneDNN product
+                                     (30, 1, 5, 37), (12, 1, 6, 64)])  # batch 1: own gemv
 def test_gru_native_equals_python_kernel(T, B, I, H, bias):
     x, h0, _, ps = _inputs(3, T, B, I, H, bias)
     _check_native(native.NativeGRUFunction, GRUFunction, 3, [x, h0, *ps], [torch.randn(T, B, H)])
@@ -169,7 +171,8 @@ def test_gru_native_equals_python_kernel(T, B, I, H, bias):
 @pytest.mark.parametrize("relu", [False, True])
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("T,B,I,H", [(1, 1, 3, 4), (6, 3, 5, 7), (40, 2, 4, 33), (5, 17, 8, 300),
-                                     (4, 2, 3, 513), (1, 1, 3, 513)])  # H 513, B 2: oneDNN
+                                     (4, 2, 3, 513), (1, 1, 3, 513),  # H 513, B 2: oneDNN
+                                     (30, 1, 5, 37), (12, 1, 6, 150)])  # batch 1: own gemv
 def test_rnn_native_equals_python_kernel(T, B, I, H, bias, relu):
     x, h0, _, ps = _inputs(1, T, B, I, H, bias)
     _check_native(native.NativeRNNFunction, RNNFunction, 1, [x, h0, *ps], [torch.randn(T, B, H)],

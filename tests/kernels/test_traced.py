@@ -150,6 +150,14 @@ def test_equals_the_reference_loop_in_float32(name):
     _compare(CELLS[name](), torch.float32, atol=2e-5, rtol=2e-4)
 
 
+@pytest.mark.parametrize("name", ["user_lstm", "cho_gru", "peephole", "indrnn"])
+@pytest.mark.parametrize("hidden", [37, 64])
+def test_batch_one_float32_products_equal_the_reference_loop(name, hidden):
+    # batch 1 with a small float32 weight: the matrix-vector loop of gemv.h (its full blocks,
+    # 16-wide blocks and masked tail at 4 x 37 = 148 and 37 outputs)
+    _compare(MAKERS[name](I, hidden), torch.float32, T=20, B=1, atol=2e-5, rtol=2e-4)
+
+
 def test_every_step_state_is_the_reference_loops():
     cell = UserLSTM(I, H).double()
     x = torch.randn(6, 2, I, dtype=F64)

@@ -20,8 +20,12 @@
 #include <omp.h>
 
 #include "fastmath.h"
+#include "gemv.h"
 
 namespace {
+
+using rnnkit_gemv::gemv;
+using rnnkit_gemv::own_gemv;
 
 // MKL's CBLAS constants.
 constexpr int kRowMajor = 101;
@@ -42,16 +46,32 @@ pack_fn g_pack = nullptr;
 compute_fn g_compute = nullptr;
 
 // out (m, n) = beta * out + a (m, k) @ op(w), with op(w) (k, n) packed once into buf (which
-// the caller allocates: rnnkit_packed_bytes(m, n, k) bytes, 64-byte aligned).
+// the caller allocates: rnnkit_packed_bytes(m, n, k) bytes, 64-byte aligned). With one row and
+// a small weight the product is gemv above over op(w) in (k, n) layout: w itself, or its
+// transpose in buf.
 struct Packed {
   float* buf;
   int m, n, k;
+  bool own;        // own_gemv(m, n, k)
+  const float* kn;  // then op(w) as (k, n), leading dimension ld_kn
+  int ld_kn;
   Packed(float* buf_, const float* w, int trans, int m_, int n_, int k_, int ld)
-      : buf(buf_), m(m_), n(n_), k(k_) {
-    g_pack(kRowMajor, kBMatrix, trans, m, n, k, 1.0f, w, ld, buf);
+      : buf(buf_), m(m_), n(n_), k(k_), own(own_gemv(m_, n_, k_)), kn(w), ld_kn(ld) {
+    if (!own) {
+      g_pack(kRowMajor, kBMatrix, trans, m, n, k, 1.0f, w, ld, buf);
+    } else if (trans == kTrans) {  // op(w) = w^T, w (n, k)
+      for (int j = 0; j < n; ++j)
+        for (int i = 0; i < k; ++i)
+          buf[static_cast<size_t>(i) * n + j] = w[static_cast<size_t>(j) * ld + i];
+      kn = buf;
+      ld_kn = n;
+    }
   }
   void apply(const float* a, float beta, float* out) const {
-    g_compute(kRowMajor, kNoTrans, kPacked, m, n, k, a, k, buf, n, beta, out, n);
+    if (own)
+      gemv(a, kn, ld_kn, n, k, beta, out);
+    else
+      g_compute(kRowMajor, kNoTrans, kPacked, m, n, k, a, k, buf, n, beta, out, n);
   }
 };
 
@@ -66,11 +86,12 @@ inline int row_threads(int B, int H) {
 
 extern "C" {
 
-int rnnkit_abi_version() { return 5; }
+int rnnkit_abi_version() { return 6; }
 
 int rnnkit_max_threads() { return omp_get_max_threads(); }
 
 long rnnkit_packed_bytes(int m, int n, int k) {
+  if (own_gemv(m, n, k)) return static_cast<long>(n) * k * static_cast<long>(sizeof(float));
   return static_cast<long>(g_pack_size(kBMatrix, m, n, k));
 }
 

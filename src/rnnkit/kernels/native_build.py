@@ -29,9 +29,10 @@ import torch
 
 SOURCE = Path(__file__).with_name("native.cpp")
 HEADER = Path(__file__).with_name("fastmath.h")  # included by native.cpp and generated code
+HEADERS = (HEADER, HEADER.with_name("gemv.h"))  # all of them: part of every cache key
 FLAGS = ["-O3", "-march=native", "-fopenmp", "-fPIC", "-shared"]
 BLAS = ("cblas_sgemm_pack_get_size", "cblas_sgemm_pack", "cblas_sgemm_compute")
-ABI = 5  # rnnkit_abi_version() of a library built from this source
+ABI = 6  # rnnkit_abi_version() of a library built from this source
 
 _CPU_KEYS = ("model name", "flags", "Features", "CPU implementer", "CPU part")
 
@@ -90,7 +91,7 @@ def find_compiler() -> str:
 def library_name(compiler: str) -> str:
     """The cached library's file name: a hash of everything the binary depends on."""
     key = hashlib.sha256()
-    for part in (SOURCE.read_bytes(), HEADER.read_bytes(), " ".join(FLAGS).encode(),
+    for part in (SOURCE.read_bytes(), *(h.read_bytes() for h in HEADERS), " ".join(FLAGS).encode(),
                  compiler.encode(),
                  cpu_id().encode(), torch.__version__.encode()):
         key.update(part)

@@ -10,6 +10,7 @@
 #include <omp.h>
 
 #include "fastmath.h"
+#include "gemv.h"
 
 // Rows of a step are split between OpenMP threads when the step has enough elements to pay for
 // the fork (as in native.cpp).
@@ -52,24 +53,44 @@ static compute_fn g_compute = nullptr;
 static gemm_fn g_gemm = nullptr;
 
 // out (m, n) = beta * out + a (m, k) @ op(w): op(w) = w (k, n) row-major with leading dimension
-// ld, or with trans, w^T where w is (n, k). Packed once (float) for the whole sequence.
+// ld, or with trans, w^T where w is (n, k). Packed once (float) for the whole sequence; at
+// batch 1 with a small float weight, the matrix-vector loop of gemv.h over op(w) in (k, n)
+// layout (w itself, or its transpose copied once), as native.cpp does.
 struct Gemm {
   const real* w;
   bool trans;
   int m, n, k, ld;
   float* packed = nullptr;
+  const float* kn = nullptr;  // the gemv.h path: op(w) as (k, n), leading dimension ld_kn
+  int ld_kn = 0;
   Gemm(const real* w_, bool trans_, int m_, int n_, int k_, int ld_)
       : w(w_), trans(trans_), m(m_), n(n_), k(k_), ld(ld_) {
-    if (sizeof(real) == sizeof(float) && g_pack && m > 0) {
+    if (sizeof(real) != sizeof(float) || m <= 0) return;
+    const float* wf = reinterpret_cast<const float*>(w);
+    if (rnnkit_gemv::own_gemv(m, n, k)) {
+      kn = wf;
+      ld_kn = ld;
+      if (trans) {
+        packed = static_cast<float*>(std::aligned_alloc(64, ((size_t)n * k * 4 + 63) / 64 * 64));
+        for (int j = 0; j < n; ++j)
+          for (int i = 0; i < k; ++i) packed[(size_t)i * n + j] = wf[(size_t)j * ld + i];
+        kn = packed;
+        ld_kn = n;
+      }
+    } else if (g_pack) {
       size_t bytes = g_pack_size(162, m, n, k);
       packed = static_cast<float*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
-      g_pack(101, 162, trans ? 112 : 111, m, n, k, 1.0f, reinterpret_cast<const float*>(w), ld,
-             packed);
+      g_pack(101, 162, trans ? 112 : 111, m, n, k, 1.0f, wf, ld, packed);
     }
   }
   ~Gemm() { std::free(packed); }
   void apply(const real* a, int lda, real beta, real* out, int ldc) const {
     if (m == 0) return;
+    if (kn) {
+      rnnkit_gemv::gemv(reinterpret_cast<const float*>(a), kn, ld_kn, n, k, (float)beta,
+                        reinterpret_cast<float*>(out));
+      return;
+    }
     if (packed) {
       g_compute(101, 111, 151, m, n, k, reinterpret_cast<const float*>(a), lda, packed, n,
                 (float)beta, reinterpret_cast<float*>(out), ldc);

@@ -113,7 +113,7 @@ def _library(source: str, dtype) -> tuple[ctypes.CDLL, Path, float]:
     except OSError as e:
         raise Unsupported(str(e)) from None
     key = hashlib.sha256()
-    for part in (source.encode(), native_build.HEADER.read_bytes(),
+    for part in (source.encode(), *(h.read_bytes() for h in native_build.HEADERS),
                  " ".join(native_build.FLAGS).encode(), compiler.encode(),
                  native_build.cpu_id().encode(), torch.__version__.encode()):
         key.update(part)
