@@ -45,15 +45,13 @@ pack_size_fn g_pack_size = nullptr;
 pack_fn g_pack = nullptr;
 compute_fn g_compute = nullptr;
 
-// out (m, n) = beta * out + a (m, k) @ op(w), with op(w) (k, n) packed once into buf (which
-// the caller allocates: rnnkit_packed_bytes(m, n, k) bytes, 64-byte aligned). With one row and
-// a small weight the product is gemv above over op(w) in (k, n) layout: w itself, or its
-// transpose in buf.
+// out (m, n) = beta * out + a (m, k) @ op(w), op(w) (k, n) packed once into buf (the caller's:
+// rnnkit_packed_bytes(m, n, k) bytes, 64-byte aligned); own_gemv: gemv.h over op(w) as (k, n).
 struct Packed {
   float* buf;
   int m, n, k;
-  bool own;        // own_gemv(m, n, k)
-  const float* kn;  // then op(w) as (k, n), leading dimension ld_kn
+  bool own;
+  const float* kn;  // own: op(w) as (k, n) (w, or its transpose in buf), leading dimension ld_kn
   int ld_kn;
   Packed(float* buf_, const float* w, int trans, int m_, int n_, int k_, int ld)
       : buf(buf_), m(m_), n(n_), k(k_), own(own_gemv(m_, n_, k_)), kn(w), ld_kn(ld) {
