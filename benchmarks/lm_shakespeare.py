@@ -18,7 +18,7 @@ for ``--minutes`` of training:
 Every model is scored on the whole of val.txt in nats/char: the recurrent models over the
 text as one stream (rnnkit: 64 streams, state carried), the GPT over consecutive blocks of
 64 characters (each position sees the block so far, as nanoGPT's own estimate does). The
-peers train on all of train.txt; rnnkit holds out 10% of it for its own validation.
+peers train on all of train.txt; rnnkit holds out 3% of it for its own validation.
 
     python benchmarks/lm_shakespeare.py --minutes 3
     python benchmarks/lm_shakespeare.py --minutes 15

@@ -4,14 +4,12 @@
 // loads it with ctypes; without a compiler the pure-PyTorch kernels run instead. The file has no
 // PyTorch headers, so it compiles in about a second. The matrix products go through the BLAS
 // that PyTorch itself links (MKL's packed sgemm: the recurrent weight is packed once per
-// sequence), whose entry points native.py passes in through rnnkit_set_blas. Everything else of
-// a step (gate nonlinearities, cell update, and in the backward pass the derivative factors) is
-// one fused loop over the batch, so a step costs one product plus one pass over memory instead
-// of a dozen PyTorch calls from Python.
+// sequence; at batch 1 with a small weight, gemv.h), whose entry points native.py passes in
+// through rnnkit_set_blas. The rest of a step (gates, cell update; in the backward the
+// derivative factors) is one fused loop over the batch: one product and one pass a step.
 //
-// The input projection of all steps, the weight gradients and the input gradient stay in
-// PyTorch (single large products). Layouts are time-major and contiguous: gates (T, B, G*H),
-// states (T, B, H), with torch.nn's gate order (LSTM i|f|g|o, GRU r|z|n).
+// The input projection, weight and input gradients stay single large PyTorch products. Layouts
+// are time-major, contiguous: gates (T, B, G*H), states (T, B, H), torch.nn's gate order.
 
 #include <cmath>
 #include <cstddef>
@@ -73,8 +71,8 @@ struct Packed {
   }
 };
 
-// Rows of a step are split between OpenMP threads (PyTorch's own pool: libgomp is loaded once
-// per process) when a step has enough elements to pay for the fork; otherwise one thread.
+// Rows of a step are split between OpenMP threads (PyTorch's own pool) when a step has enough
+// elements to pay for the fork; otherwise one thread.
 constexpr int kParallelMinElems = 4096;
 inline int row_threads(int B, int H) {
   return (B > 1 && static_cast<long>(B) * H >= kParallelMinElems) ? omp_get_max_threads() : 1;

@@ -113,12 +113,12 @@ def test_validation_is_spread_over_an_ordered_file(tmp_path):
     part, so training sees the last part too; ``val_split="tail"`` holds out the end."""
     from rnnkit.tasks.lm import LMDataConfig, load_texts
 
-    parts = [f"{name}:\n" + f"{name.lower()} speaks.\n" * 2000 for name in
+    parts = [f"{name}:\n" + f"{name.lower()} speaks.\n" * 8000 for name in
              ("ANNE", "BORIS", "CLARA", "DMITRI", "ERIKA")]
     text, path = "".join(parts), tmp_path / "plays.txt"
     path.write_text(text, encoding="utf-8")
     train, val, _ = load_texts(LMDataConfig(data=str(path)))
-    assert len(val) == pytest.approx(0.1 * len(text), abs=10)
+    assert len(val) == pytest.approx(LMDataConfig().val_fraction * len(text), abs=10)
     for name in ("anne", "boris", "clara", "dmitri", "erika"):  # every part in both
         assert name in train and name in val
     train, val, _ = load_texts(LMDataConfig(data=str(path), val_split="tail"))
