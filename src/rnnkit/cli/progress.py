@@ -51,6 +51,12 @@ class Progress:
                 self.stream.write("\r\033[K" + line)
             else:
                 self.stream.write(line + "\n")
+        elif event == "plan":
+            chosen = ", ".join(f"{k} {v:g}" for k, v in row["plan"].items()
+                               if k != "expected_epochs")
+            prefix = "\r\033[K" if self.tty else ""
+            self.stream.write(f"{prefix}step {row['step']}: the budget holds about "
+                              f"{row['epochs']:.1f} epochs: {chosen}\n")
         elif event == "eval":
             self.last_val = row.get("val_loss")
             keys = ("val_ppl", "val_bpc", "val_acc", "val_macro_f1", "val_chunk_f1")

@@ -40,6 +40,7 @@ from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .device import device_of
 from .distributed import Distributed
 from .logs import MetricsLog
+from .plan import Planner
 from .precision import autocast, grad_scaler, resolve_precision
 from .schedule import lr_factor
 from .task import Task
@@ -71,7 +72,7 @@ class Trainer:
     """Train ``model`` on ``task`` under ``cfg``, writing checkpoints and logs to ``run_dir``.
 
     ``meta`` (JSON-able: resolved config, vocabulary...) is stored in every checkpoint.
-    ``callbacks`` receive ``(event, row)`` with event in {"log", "eval", "end"}; a
+    ``callbacks`` receive ``(event, row)`` with event in {"log", "eval", "plan", "end"}; a
     :class:`~rnnkit.train.watch.GradNormWatch` is always installed first. ``device``: where
     to train (default: where the model is). ``dist``: the process group (default: the one
     ``torchrun`` describes in the environment, else a single process); only process 0 writes
@@ -108,6 +109,8 @@ class Trainer:
         self.rollbacks = 0
         self.last_eval_progress = 0.0
         self.final_metrics: dict = {}
+        self.plan: dict | None = None  # the task's choices for this budget (train.plan)
+        self.planner = Planner()
         self._resumed = False
         self._stop = False
         self.log = MetricsLog(self.run_dir / "log.csv") if self.run_dir and main else None
@@ -230,8 +233,8 @@ class Trainer:
         return {"step": self.step, "elapsed": round(self.elapsed, 2), "epoch": self.epoch,
                 "best_val_loss": self.best, "stopped": stopped, "skipped_steps": self.skipped,
                 "rollbacks": self.rollbacks, "precision": self.precision,
-                "world_size": self.dist.world} | {f"final_{k}": v
-                                                 for k, v in self.final_metrics.items()}
+                "world_size": self.dist.world, "plan": self.plan} | {
+                    f"final_{k}": v for k, v in self.final_metrics.items()}
 
     def _backward(self, out, params) -> tuple[bool, torch.Tensor | float]:
         """Backward and clipping of one step; (finite, gradient norm). With many processes
@@ -259,6 +262,9 @@ class Trainer:
         while self.progress() < 1.0:
             if stop or (self._stop and not self.dist.active):
                 return "interrupted"
+            planned = self.planner.maybe_plan(self)
+            if planned is not None:
+                self._emit("plan", planned)
             t0 = time.perf_counter()
             lr = c.lr * self.lr_scale * lr_factor(
                 c.schedule, self.step, self.progress(), c.warmup_steps, c.min_lr_ratio)

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 TRAINER_FIELDS = ("step", "elapsed", "epoch", "best", "bad_evals", "lr_scale", "skipped",
-                  "rollbacks", "last_eval_progress")
+                  "rollbacks", "last_eval_progress", "plan")
 
 
 def _rng_states(dist) -> dict:
@@ -53,6 +53,9 @@ def restore(trainer, ck: dict) -> None:
     trainer.rollbacks = int(t["rollbacks"])
     trainer.last_eval_progress = float(t["last_eval_progress"])
     trainer.task.load_state_dict(ck["task"])
+    trainer.plan = t.get("plan")  # absent in checkpoints from before plans: planned again
+    if trainer.plan:
+        trainer.task.apply_plan(trainer.model, trainer.plan)
     rng, rank = ck["rng"], trainer.dist.rank
     ranks = rng.get("ranks")
     if ranks is not None and len(ranks) == trainer.dist.world:

@@ -40,6 +40,15 @@ class Task:
         """Metrics on the validation data; must contain ``"loss"`` (lower is better)."""
         raise NotImplementedError  # pragma: no cover - interface
 
+    def plan_for_budget(self, model: nn.Module, epochs: float) -> dict[str, Any]:
+        """Settings chosen once the trainer knows about how many ``epochs`` the budget holds
+        (measured throughput under a wall-clock budget), applied to ``model``; returned (JSON-
+        able) to be logged and saved in checkpoints. Default: nothing to choose."""
+        return {}
+
+    def apply_plan(self, model: nn.Module, plan: dict[str, Any]) -> None:
+        """Apply a plan :meth:`plan_for_budget` returned (on a resume)."""
+
     def state_dict(self) -> dict[str, Any]:
         return {}
 

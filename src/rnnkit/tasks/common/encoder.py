@@ -16,7 +16,9 @@ class EncoderConfig:
     hidden: int = 512  # H, hidden units per direction
     layers: int = 1  # L, stacked recurrent layers
     bidirectional: bool = False  # D = 2 reads the sequence both ways (not for language models)
-    rnn_dropout: float = 0.0  # dropout between stacked layers
+    # dropout between stacked layers (None: the task chooses; the language model from the
+    # epochs its budget holds, see rnnkit.tasks.lm.budget)
+    rnn_dropout: float | None = 0.0
     backend: Literal["auto", "kernel", "reference", "torch"] = "auto"  # see rnnkit.Recurrent
 
     def validate(self) -> None:
@@ -29,7 +31,7 @@ class EncoderConfig:
 def build_encoder(cfg: EncoderConfig, input_size: int) -> Recurrent:
     """A recurrent layer reading ``input_size`` features per step."""
     cfg.validate()
-    kw = dict(num_layers=cfg.layers, dropout=cfg.rnn_dropout if cfg.layers > 1 else 0.0,
+    kw = dict(num_layers=cfg.layers, dropout=(cfg.rnn_dropout or 0.0) if cfg.layers > 1 else 0.0,
               bidirectional=cfg.bidirectional, backend=cfg.backend)
     if cfg.cell == "lstm":
         return LSTM(input_size, cfg.hidden, **kw)

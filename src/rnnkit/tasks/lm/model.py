@@ -25,6 +25,7 @@ from ...train.device import device_of, to_device
 from ...train.task import StepOutput, Task
 from ...train.tbptt import detach_state
 from ..common.encoder import EncoderConfig, build_encoder
+from .budget import LOW, apply_dropout, plan_dropout
 
 LN2 = math.log(2)
 
@@ -34,9 +35,13 @@ class LMConfig:
     vocab_size: int = derived(0)  # V, set from the vocabulary
     embed: int = 256  # E, embedding size; 0 feeds one-hot vectors (as in the seed's example)
     # 2 x 256: ahead of 1 x 512 at equal wall-clock (docs/design/lm-defaults.md)
-    encoder: EncoderConfig = section(lambda: EncoderConfig(hidden=256, layers=2), prefix="")
+    # 2 x 256; its dropout between layers (rnn_dropout None) follows the budget, as out_dropout
+    encoder: EncoderConfig = section(lambda: EncoderConfig(hidden=256, layers=2,
+                                                           rnn_dropout=None), prefix="")
     embed_dropout: float = 0.0  # dropout on the embeddings
-    out_dropout: float = 0.1  # dropout on the encoder outputs before the projection
+    # dropout on the encoder outputs before the projection (None: from the epochs the budget
+    # holds, 0.1 up to 9 epochs and more after; rnnkit.tasks.lm.budget)
+    out_dropout: float | None = None
     tie_weights: bool = False  # share embedding and output weights (needs embed == hidden)
 
 
@@ -58,7 +63,7 @@ class LanguageModel(nn.Module):
         self.embedding = nn.Embedding(V, E) if E > 0 else None
         self.encoder = build_encoder(cfg.encoder, E if E > 0 else V)
         self.embed_dropout = nn.Dropout(cfg.embed_dropout)
-        self.out_dropout = nn.Dropout(cfg.out_dropout)
+        self.out_dropout = nn.Dropout(LOW[1] if cfg.out_dropout is None else cfg.out_dropout)
         self.decoder = nn.Linear(H, V)
         if cfg.tie_weights:
             if E != H:
@@ -100,12 +105,14 @@ class LMTask(Task):
     def __init__(self, train_ids: Tensor, val_ids: Tensor, batch_size: int = 32,
                  chunk_len: int = 128, stride: int | None = None, random_len: bool = False,
                  seed: int = 0, eval_batch_size: int = 64, val_chars: int | None = None,
-                 eval_chunk_len: int = 256):
+                 eval_chunk_len: int = 256, budget_dropout: tuple[bool, bool] = (False, False)):
         self.batcher = StreamBatcher(train_ids, batch_size, chunk_len, stride, random_len, seed)
         self.val_ids = torch.as_tensor(val_ids, dtype=torch.long)
         self.val_chars = val_chars if val_chars is not None else len(self.val_ids)
         self.eval_batch_size, self.eval_chunk_len = eval_batch_size, eval_chunk_len
         self.state = None  # carried hidden state, detached
+        # (between layers, on the outputs): which dropouts follow the epochs in the budget
+        self.budget_dropout = budget_dropout
 
     def train_step(self, model: LanguageModel) -> StepOutput:
         ch = next(self.batcher)
@@ -140,6 +147,12 @@ class LMTask(Task):
     def evaluate(self, model: LanguageModel, max_items: int | None = None) -> dict:
         return evaluate_lm(model, self.val_ids, self.val_chars, self.eval_batch_size,
                            self.eval_chunk_len, max_items)
+
+    def plan_for_budget(self, model: LanguageModel, epochs: float) -> dict:
+        return plan_dropout(model, epochs, *self.budget_dropout)
+
+    def apply_plan(self, model: LanguageModel, plan: dict) -> None:
+        apply_dropout(model, plan)
 
     def state_dict(self) -> dict:
         # The carried state of every stream, whichever process owns it (all processes join

@@ -94,7 +94,9 @@ def prepare(s: LMSettings, run: Path | None) -> Prepared:
     train_ids = torch.tensor(vocab.encode(train_text), dtype=torch.long)
     val_ids = torch.tensor(vocab.encode(val_text), dtype=torch.long)
     task = LMTask(train_ids, val_ids, data.batch_size, data.chunk_len, data.stride or None,
-                  data.random_len, s.train.seed, data.eval_batch_size, val_chars=len(val_text))
+                  data.random_len, s.train.seed, data.eval_batch_size, val_chars=len(val_text),
+                  budget_dropout=(s.model.encoder.rnn_dropout is None,
+                                  s.model.out_dropout is None))
     sizes = {"train_chars": len(train_text), "val_chars": len(val_text),
              "train_tokens": len(train_ids), "val_tokens": len(val_ids), "vocab": len(vocab)}
     return Prepared(task, source, {"vocab.json": vocab}, sizes=sizes,
