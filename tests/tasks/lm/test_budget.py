@@ -47,8 +47,8 @@ def test_given_dropouts_are_kept(tmp_path):
 def test_the_plan_sets_the_model_it_trains():
     import torch
 
-    from rnnkit.tasks.lm import LanguageModel, LMConfig, LMTask
     from rnnkit.tasks.common.encoder import EncoderConfig
+    from rnnkit.tasks.lm import LanguageModel, LMConfig, LMTask
 
     model = LanguageModel(LMConfig(vocab_size=5, embed=4,
                                    encoder=EncoderConfig(hidden=8, layers=2, rnn_dropout=None)))
