@@ -30,7 +30,7 @@ import torch
 SOURCE = Path(__file__).with_name("native.cpp")
 HEADER = Path(__file__).with_name("fastmath.h")  # included by native.cpp and generated code
 HEADERS = (HEADER, HEADER.with_name("gemv.h"))  # all of them: part of every cache key
-FLAGS = ["-O3", "-march=native", "-fopenmp", "-fPIC", "-shared"]
+FLAGS = ["-O3", "-march=native", "-fno-trapping-math", "-fopenmp", "-fPIC", "-shared"]
 BLAS = ("cblas_sgemm_pack_get_size", "cblas_sgemm_pack", "cblas_sgemm_compute")
 ABI = 6  # rnnkit_abi_version() of a library built from this source
 
