@@ -8,9 +8,11 @@ is measured, so the trainer estimates it after the first steps and asks the task
 applied again on a resume, so a resumed run keeps the choice it made.
 
 Estimates: an epoch budget is its own answer (known before the first step); a step budget
-scales the epochs per step of the first step; a wall-clock budget extrapolates the epochs per
-second measured after the first ``SKIP_STEPS`` steps (their one-off costs, such as building
-kernels, left out) over the time that is left, once ``AFTER`` of the budget has been trained.
+scales the epochs per step of the first ``SKIP_STEPS`` steps; a wall-clock budget extrapolates
+the epochs per second measured after the first ``SKIP_STEPS`` steps (their one-off costs, such
+as building kernels, left out) over the time that is left, once ``AFTER`` of the run's
+expected length has been trained. With several budgets the run ends at the first, and so does
+the estimate: a large wall-clock cap on a short epoch budget does not delay the plan.
 """
 
 from __future__ import annotations
@@ -28,31 +30,50 @@ class Planner:
     """Estimates the epochs in ``trainer``'s budget and makes the task's plan once."""
 
     def __init__(self):
+        self.first: int | None = None  # the step this process started from
         self.mark: tuple[int, float, float] | None = None  # (step, elapsed, epoch)
 
     def expected_epochs(self, trainer) -> float | None:
-        """About how many epochs the whole budget holds; None while it cannot be told."""
+        """About how many epochs the whole budget holds; None while it cannot be told.
+        Called after every step; with several budgets, the one that ends the run first."""
         c = trainer.cfg
         estimates = []
         if c.epochs:
             estimates.append(float(c.epochs))
         if c.steps:
-            if trainer.step < 1 or trainer.epoch <= 0:
+            # a few steps, not one: a language model's first window may be a short one
+            if trainer.step < max(1, min(SKIP_STEPS, c.steps - 1)) or trainer.epoch <= 0:
                 return None
             estimates.append(trainer.epoch / trainer.step * c.steps)
         if c.minutes:
-            if self.mark is None and trainer.step >= SKIP_STEPS:
-                self.mark = (trainer.step, trainer.elapsed, trainer.epoch)
-            if self.mark is None:
+            wall = self._wall_clock(trainer, min(estimates) if estimates else None)
+            if wall is None:
                 return None
-            step0, t0, e0 = self.mark
-            budget = 60 * c.minutes
-            if (trainer.step - step0 < MIN_STEPS or trainer.elapsed - t0 < AFTER * budget
-                    or trainer.epoch <= e0):
-                return None
-            rate = (trainer.epoch - e0) / (trainer.elapsed - t0)
-            estimates.append(trainer.epoch + rate * max(budget - trainer.elapsed, 0.0))
+            estimates.append(wall)
         return min(estimates) if estimates else None
+
+    def _wall_clock(self, trainer, other: float | None) -> float | None:
+        """The epochs the wall-clock budget holds at the rate measured from ``SKIP_STEPS``
+        steps after this process's first (a resumed run measures its own start too), once
+        ``AFTER`` of the run's expected length has been trained: of the minutes, or of the
+        time the ``other`` budget (in epochs) takes at that rate when it ends the run first."""
+        if self.first is None:
+            self.first = trainer.step  # called before every step: this process's start
+        if self.mark is None and trainer.step >= self.first + SKIP_STEPS:
+            self.mark = (trainer.step, trainer.elapsed, trainer.epoch)
+        if self.mark is None:
+            return None
+        step0, t0, e0 = self.mark
+        if trainer.step - step0 < MIN_STEPS or trainer.epoch <= e0 or trainer.elapsed <= t0:
+            return None
+        rate = (trainer.epoch - e0) / (trainer.elapsed - t0)
+        budget = 60 * trainer.cfg.minutes
+        horizon = budget
+        if other is not None:
+            horizon = min(budget, trainer.elapsed + max(other - trainer.epoch, 0.0) / rate)
+        if trainer.elapsed - t0 < AFTER * horizon:
+            return None
+        return trainer.epoch + rate * max(budget - trainer.elapsed, 0.0)
 
     def maybe_plan(self, trainer) -> dict | None:
         """Make the plan when the estimate is ready (once per run; kept across resumes);

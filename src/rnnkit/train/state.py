@@ -10,6 +10,8 @@ from typing import Any
 
 import torch
 
+from .plan import Planner
+
 TRAINER_FIELDS = ("step", "elapsed", "epoch", "best", "bad_evals", "lr_scale", "skipped",
                   "rollbacks", "last_eval_progress", "plan")
 
@@ -53,9 +55,14 @@ def restore(trainer, ck: dict) -> None:
     trainer.rollbacks = int(t["rollbacks"])
     trainer.last_eval_progress = float(t["last_eval_progress"])
     trainer.task.load_state_dict(ck["task"])
-    trainer.plan = t.get("plan")  # absent in checkpoints from before plans: planned again
-    if trainer.plan:
+    if t.get("plan") is not None:
+        trainer.plan = t["plan"]
         trainer.task.apply_plan(trainer.model, trainer.plan)
+    elif trainer.plan is None:
+        # saved before the plan was made (or before plans existed): this process plans, and
+        # measures its throughput afresh (the elapsed time went back to the checkpoint's)
+        trainer.planner = Planner()
+    # else a rollback to a checkpoint from before the plan: the run keeps the plan it made
     rng, rank = ck["rng"], trainer.dist.rank
     ranks = rng.get("ranks")
     if ranks is not None and len(ranks) == trainer.dist.world:
