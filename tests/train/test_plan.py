@@ -174,3 +174,18 @@ def test_a_rollback_to_a_checkpoint_from_before_the_plan_keeps_the_plan():
     fresh.planner.first = 3  # a planner that had seen steps: a resume starts it anew
     state.restore(fresh, early)
     assert fresh.plan is None and fresh.planner.first is None
+
+
+def test_a_resume_under_a_new_budget_says_the_old_plan_is_kept(caplog):
+    from rnnkit.train import state
+
+    trainer = Trainer(torch.nn.Linear(3, 1), Planned(0.5), TrainConfig(steps=40, lr=0.02))
+    trainer.fit()
+    saved = state.payload(trainer)
+    for steps, warned in ((40, False), (400, True)):
+        caplog.clear()
+        other = Trainer(torch.nn.Linear(3, 1), Planned(0.5), TrainConfig(steps=steps, lr=0.02))
+        with caplog.at_level("WARNING", logger="rnnkit.train.state"):
+            state.restore(other, saved)
+        assert other.plan == trainer.plan
+        assert ("plan made for the old one is kept" in caplog.text) is warned

@@ -5,12 +5,16 @@ config. With many processes every process joins the gathers and process 0 writes
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict
 from typing import Any
 
 import torch
 
 from .plan import Planner
+from .train_config import TrainConfig
+
+log = logging.getLogger(__name__)
 
 TRAINER_FIELDS = ("step", "elapsed", "epoch", "best", "bad_evals", "lr_scale", "skipped",
                   "rollbacks", "last_eval_progress", "plan")
@@ -58,6 +62,10 @@ def restore(trainer, ck: dict) -> None:
     if t.get("plan") is not None:
         trainer.plan = t["plan"]
         trainer.task.apply_plan(trainer.model, trainer.plan)
+        saved = ck.get("train_config") or {}
+        if any(k in saved and saved[k] != getattr(trainer.cfg, k) for k in TrainConfig.BUDGETS):
+            log.warning("resumed under a new budget: the plan made for the old one is kept "
+                        "(%s); start a new run to plan for this budget", trainer.plan)
     elif trainer.plan is None:
         # saved before the plan was made (or before plans existed): this process plans, and
         # measures its throughput afresh (the elapsed time went back to the checkpoint's)
