@@ -45,6 +45,12 @@ def _simd_loop_lines() -> list[int]:
     return [i + 2 for i, line in enumerate(lines) if line.strip() == "#pragma omp simd"]
 
 
+def _scalar_loops(march: str, tmp_path) -> list[int]:
+    """The ``omp simd`` loops of native.cpp that gcc left scalar for ``-march=march``."""
+    vectorised = _vectorised_lines(march, tmp_path)
+    return [line for line in _simd_loop_lines() if not {line, line + 1} & vectorised]
+
+
 def _vectorised_lines(march: str, tmp_path) -> set[int]:
     flags = [f"-march={march}" if f == "-march=native" else f for f in native_build.FLAGS]
     cmd = [*shlex.split(GCC), *flags, f"-I{native_build.HEADER.parent}",
@@ -62,8 +68,7 @@ def test_there_are_gate_loops_to_check():
 
 @pytest.mark.parametrize("march", ["haswell", "skylake-avx512"])
 def test_every_gate_loop_vectorises(march, tmp_path):
-    vectorised = _vectorised_lines(march, tmp_path)
-    scalar = [line for line in _simd_loop_lines() if not {line, line + 1} & vectorised]
+    scalar = _scalar_loops(march, tmp_path)
     assert not scalar, (f"native.cpp loops left scalar for -march={march} with the build's "
                         f"flags {native_build.FLAGS}: lines {scalar}")
 
@@ -73,8 +78,7 @@ def test_the_report_would_catch_scalar_loops(tmp_path, monkeypatch):
     loops scalar (what the flag fixed), and the test sees it."""
     flags = [f for f in native_build.FLAGS if f != "-fno-trapping-math"]
     monkeypatch.setattr(native_build, "FLAGS", flags)
-    vectorised = _vectorised_lines("haswell", tmp_path)
-    scalar = [line for line in _simd_loop_lines() if not {line, line + 1} & vectorised]
+    scalar = _scalar_loops("haswell", tmp_path)
     if not scalar:
         pytest.skip("this gcc vectorises the gate loops even under -ftrapping-math")
     assert scalar  # the LSTM step among them, before the flag

@@ -35,7 +35,7 @@ class Planner:
 
     def expected_epochs(self, trainer) -> float | None:
         """About how many epochs the whole budget holds; None while it cannot be told.
-        Called after every step; with several budgets, the one that ends the run first."""
+        Called before every step; with several budgets, the one that ends the run first."""
         c = trainer.cfg
         estimates = []
         if c.epochs:
