@@ -136,7 +136,8 @@ def test_whole_loop_in_cpp_where_mkl_keeps_up_with_onednn():
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("T,B,I,H", [(1, 1, 3, 4), (6, 3, 5, 7), (40, 2, 4, 33), (5, 17, 8, 64),
                                      (5, 3, 4, 257), (1, 2, 3, 257),  # H 257: oneDNN product
-                                     (30, 1, 5, 37), (12, 1, 6, 64)])  # batch 1: own gemv
+                                     (30, 1, 5, 37), (12, 1, 6, 64),  # batch 1: own gemv
+                                     (8, 4, 3, 40), (6, 7, 5, 21)])  # up to 16 rows: own too
 def test_lstm_native_equals_python_kernel(T, B, I, H, bias):
     x, h0, c0, ps = _inputs(4, T, B, I, H, bias)
     # A loss on every h and every c: dcs reaches the kernel, as when the layer gathers final
@@ -214,6 +215,26 @@ def test_rows_split_between_threads(fns):
             got.append((hs, *_grads((hs * w).sum(), list(args))))
         for a, b in zip(*got):
             torch.testing.assert_close(a, b, **F32)
+    finally:
+        torch.set_num_threads(before)
+
+
+@needs_native
+@pytest.mark.parametrize("threads", [2, 3, 6])
+@pytest.mark.parametrize("T,B,I,H", [(20, 1, 5, 128), (9, 5, 4, 64), (6, 16, 3, 100),
+                                     (7, 2, 3, 66), (5, 3, 2, 200)])
+def test_lstm_hidden_units_split_between_threads(T, B, I, H, threads):
+    """Up to 16 rows with a small recurrent weight, the LSTM's whole loop splits its hidden
+    units between the threads (gemv.h's products, one barrier a step): every row block of four,
+    two and one, uneven shares and column tails, a thread with no units (H 200 in 6 threads:
+    five shares of 40 cover it), dcs, dh0 and dc0 all reach the split loop."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        assert native.library().rnnkit_max_threads() == threads
+        x, h0, c0, ps = _inputs(4, T, B, I, H, True, scale=0.3)
+        weights = [torch.randn(T, B, H), torch.randn(T, B, H)]
+        _check_native(native.NativeLSTMFunction, LSTMFunction, 4, [x, h0, c0, *ps], weights)
     finally:
         torch.set_num_threads(before)
 

@@ -11,6 +11,7 @@
 // The input projection, weight and input gradients stay single large PyTorch products. Layouts
 // are time-major, contiguous: gates (T, B, G*H), states (T, B, H), torch.nn's gate order.
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstring>
@@ -22,8 +23,12 @@
 
 namespace {
 
-using rnnkit_gemv::gemv;
-using rnnkit_gemv::own_gemv;
+using rnnkit_gemv::gemm_cols;
+using rnnkit_gemv::own_gemm;
+
+// The LSTM's drivers run products with up to this many rows through gemv.h (its weight small
+// enough) rather than MKL: MKL's packed sgemm at two rows took 3x its time at one.
+constexpr int kLstmOwnRows = 16;
 
 // MKL's CBLAS constants.
 constexpr int kRowMajor = 101;
@@ -44,15 +49,16 @@ pack_fn g_pack = nullptr;
 compute_fn g_compute = nullptr;
 
 // out (m, n) = beta * out + a (m, k) @ op(w), op(w) (k, n) packed once into buf (the caller's:
-// rnnkit_packed_bytes(m, n, k) bytes, 64-byte aligned); own_gemv: gemv.h over op(w) as (k, n).
+// rnnkit_packed_bytes(m, n, k) bytes, 64-byte aligned); own: gemv.h over op(w) as (k, n), for
+// up to max_rows rows.
 struct Packed {
   float* buf;
   int m, n, k;
   bool own;
   const float* kn;  // own: op(w) as (k, n) (w, or its transpose in buf), leading dimension ld_kn
   int ld_kn;
-  Packed(float* buf_, const float* w, int trans, int m_, int n_, int k_, int ld)
-      : buf(buf_), m(m_), n(n_), k(k_), own(own_gemv(m_, n_, k_)), kn(w), ld_kn(ld) {
+  Packed(float* buf_, const float* w, int trans, int m_, int n_, int k_, int ld, int max_rows = 1)
+      : buf(buf_), m(m_), n(n_), k(k_), own(own_gemm(m_, n_, k_, max_rows)), kn(w), ld_kn(ld) {
     if (!own) {
       g_pack(kRowMajor, kBMatrix, trans, m, n, k, 1.0f, w, ld, buf);
     } else if (trans == kTrans) {  // op(w) = w^T, w (n, k)
@@ -65,7 +71,7 @@ struct Packed {
   }
   void apply(const float* a, float beta, float* out) const {
     if (own)
-      gemv(a, kn, ld_kn, n, k, beta, out);
+      gemm_cols(a, k, m, kn, ld_kn, 0, n, k, beta, out, n);
     else
       g_compute(kRowMajor, kNoTrans, kPacked, m, n, k, a, k, buf, n, beta, out, n);
   }
@@ -78,6 +84,132 @@ inline int row_threads(int B, int H) {
   return (B > 1 && static_cast<long>(B) * H >= kParallelMinElems) ? omp_get_max_threads() : 1;
 }
 
+// The LSTM's gates and cell update for hidden units [j0, j1) of one batch row (the arguments of
+// rnnkit_lstm_step, offset to the row).
+inline void lstm_units(int H, const float* a, const float* bias, float* g, const float* cpb,
+                       float* cb, float* hb, int j0, int j1) {
+#pragma omp simd
+  for (int j = j0; j < j1; ++j) {
+    float i = sigm(a[j] + bias[j]), f = sigm(a[H + j] + bias[H + j]);
+    float gg = tanh_fast(a[2 * H + j] + bias[2 * H + j]);
+    float o = sigm(a[3 * H + j] + bias[3 * H + j]);
+    float c = f * cpb[j] + i * gg;
+    cb[j] = c;
+    hb[j] = o * tanh_fast(c);
+    g[j] = i;
+    g[H + j] = f;
+    g[2 * H + j] = gg;
+    g[3 * H + j] = o;
+  }
+}
+
+// The backward of lstm_units for hidden units [j0, j1) of one row (rnnkit_lstm_step_back's
+// arguments, offset to the row; dxb may be null).
+inline void lstm_units_back(int H, const float* g, const float* cb, const float* cpb,
+                            const float* dhb, float* dcb, const float* dxb, float* dg, int j0,
+                            int j1) {
+#pragma omp simd
+  for (int j = j0; j < j1; ++j) {
+    float i = g[j], f = g[H + j], gg = g[2 * H + j], o = g[3 * H + j];
+    float tc = tanh_fast(cb[j]);
+    float dhv = dhb[j];
+    float dcv = dcb[j] + dhv * o * (1.0f - tc * tc);
+    dg[j] = dcv * gg * i * (1.0f - i);
+    dg[H + j] = dcv * cpb[j] * f * (1.0f - f);
+    dg[2 * H + j] = dcv * i * (1.0f - gg * gg);
+    dg[3 * H + j] = dhv * tc * o * (1.0f - o);
+    dcb[j] = dcv * f + (dxb ? dxb[j] : 0.0f);
+  }
+}
+
+// At batch 1 with rnnkit's own matrix-vector loop, a step is too small to pay for a fork, but
+// not for a barrier: the hidden units are split between the threads inside one parallel region
+// over the whole sequence, each thread computing its units' columns of the product (its part of
+// the weight stays in its core's L2) and their gates, then one barrier per step (docs/design/
+// native-loop.md). kSplitMinUnits: fewer units than this per thread run on one thread.
+constexpr int kSplitMinUnits = 32;
+#if defined(__AVX512F__)
+constexpr int kLanes = 16;
+#else
+constexpr int kLanes = 8;
+#endif
+
+inline int unit_threads(const Packed& w, int H) {
+  if (!w.own) return 1;
+  const int nt = std::min(omp_get_max_threads(), H / kSplitMinUnits);
+  return nt > 1 ? nt : 1;
+}
+
+// Thread id's share [j0, j1) of H units in nt threads, in whole vectors.
+inline void unit_range(int H, int nt, int id, int* j0, int* j1) {
+  const int per = ((H + nt - 1) / nt + kLanes - 1) / kLanes * kLanes;
+  *j0 = std::min(H, id * per);
+  *j1 = std::min(H, *j0 + per);
+}
+
+// rnnkit_lstm_forward for B rows on nt threads (w: W_hh^T as (H, 4H), gemv.h's loops).
+void lstm_forward_split(int T, int B, int H, float* gates, const float* bias, const Packed& w,
+                        const float* h0, const float* c0, float* hs, float* cs, int nt) {
+  const int G = 4 * H;
+  const size_t step = static_cast<size_t>(B) * H;
+  #pragma omp parallel num_threads(nt)
+  {
+    int j0, j1;
+    unit_range(H, nt, omp_get_thread_num(), &j0, &j1);
+    for (int t = 0; t < T; ++t) {
+      float* gt = gates + t * static_cast<size_t>(B) * G;
+      const float* hp = t == 0 ? h0 : hs + (t - 1) * step;
+      const float* cp = t == 0 ? c0 : cs + (t - 1) * step;
+      if (j0 < j1) {
+        for (int q = 0; q < 4; ++q)
+          gemm_cols(hp, H, B, w.kn, w.ld_kn, q * H + j0, q * H + j1, H, 1.0f, gt, G);
+        for (int b = 0; b < B; ++b) {
+          const size_t r = static_cast<size_t>(b) * H;
+          lstm_units(H, gt + static_cast<size_t>(b) * G, bias, gt + static_cast<size_t>(b) * G,
+                     cp + r, cs + t * step + r, hs + t * step + r, j0, j1);
+        }
+      }
+      #pragma omp barrier
+    }
+  }
+}
+
+// rnnkit_lstm_backward for B rows on nt threads (w: W_hh as (4H, H), gemv.h's loops). Each
+// thread writes its units' gate gradients, and after the barrier its units of dh_{t-1}, which
+// only it reads in the next step.
+void lstm_backward_split(int T, int B, int H, const float* gates, const Packed& w,
+                         const float* c0, const float* cs, const float* dhs, const float* dcs,
+                         float* dgates, float* dh0, float* dh, float* dc, int nt) {
+  const int G = 4 * H;
+  const size_t step = static_cast<size_t>(B) * H;
+  #pragma omp parallel num_threads(nt)
+  {
+    int j0, j1;
+    unit_range(H, nt, omp_get_thread_num(), &j0, &j1);
+    for (int t = T - 1; t >= 0; --t) {
+      float* dgt = dgates + t * static_cast<size_t>(B) * G;
+      const float* gt = gates + t * static_cast<size_t>(B) * G;
+      const float* cp = t == 0 ? c0 : cs + (t - 1) * step;
+      const float* extra = (dcs && t > 0) ? dcs + (t - 1) * step : nullptr;
+      for (int b = 0; b < B; ++b) {
+        const size_t r = static_cast<size_t>(b) * H;
+        lstm_units_back(H, gt + static_cast<size_t>(b) * G, cs + t * step + r, cp + r, dh + r,
+                        dc + r, extra ? extra + r : nullptr, dgt + static_cast<size_t>(b) * G,
+                        j0, j1);
+      }
+      #pragma omp barrier
+      if (j0 >= j1 || (t == 0 && !dh0)) continue;
+      float* out = t > 0 ? dh : dh0;
+      if (t > 0)
+        for (int b = 0; b < B; ++b)
+          std::memcpy(dh + static_cast<size_t>(b) * H + j0,
+                      dhs + (t - 1) * step + static_cast<size_t>(b) * H + j0,
+                      static_cast<size_t>(j1 - j0) * sizeof(float));
+      gemm_cols(dgt, G, B, w.kn, w.ld_kn, j0, j1, G, t > 0 ? 1.0f : 0.0f, out, H);
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" {
@@ -86,9 +218,12 @@ int rnnkit_abi_version() { return 6; }
 
 int rnnkit_max_threads() { return omp_get_max_threads(); }
 
+// Enough for Packed(m, n, k) whether or not its product runs through gemv.h.
 long rnnkit_packed_bytes(int m, int n, int k) {
-  if (own_gemv(m, n, k)) return static_cast<long>(n) * k * static_cast<long>(sizeof(float));
-  return static_cast<long>(g_pack_size(kBMatrix, m, n, k));
+  const long own = static_cast<long>(n) * k * static_cast<long>(sizeof(float));
+  if (own_gemm(m, n, k)) return own;
+  const long mkl = static_cast<long>(g_pack_size(kBMatrix, m, n, k));
+  return own_gemm(m, n, k, m) && own > mkl ? own : mkl;
 }
 
 void rnnkit_set_blas(void* pack_size, void* pack, void* compute) {
@@ -107,24 +242,9 @@ void rnnkit_lstm_step(int B, int H, const float* pre, const float* bias, float* 
   const int nt = row_threads(B, H);
   #pragma omp parallel for num_threads(nt) schedule(static)
   for (int b = 0; b < B; ++b) {
-    const float* a = pre + static_cast<size_t>(b) * G;
-    float* g = gates_t + static_cast<size_t>(b) * G;
     const size_t r = static_cast<size_t>(b) * H;
-    const float* cpb = c_prev + r;
-    float *cb = c_t + r, *hb = h_t + r;
-#pragma omp simd
-    for (int j = 0; j < H; ++j) {
-      float i = sigm(a[j] + bias[j]), f = sigm(a[H + j] + bias[H + j]);
-      float gg = tanh_fast(a[2 * H + j] + bias[2 * H + j]);
-      float o = sigm(a[3 * H + j] + bias[3 * H + j]);
-      float c = f * cpb[j] + i * gg;
-      cb[j] = c;
-      hb[j] = o * tanh_fast(c);
-      g[j] = i;
-      g[H + j] = f;
-      g[2 * H + j] = gg;
-      g[3 * H + j] = o;
-    }
+    lstm_units(H, pre + static_cast<size_t>(b) * G, bias, gates_t + static_cast<size_t>(b) * G,
+               c_prev + r, c_t + r, h_t + r, 0, H);
   }
 }
 
@@ -139,24 +259,10 @@ void rnnkit_lstm_step_back(int B, int H, const float* gates_t, const float* c_t,
   const int nt = row_threads(B, H);
   #pragma omp parallel for num_threads(nt) schedule(static)
   for (int b = 0; b < B; ++b) {
-    const float* g = gates_t + static_cast<size_t>(b) * G;
-    float* dg = dgates_t + static_cast<size_t>(b) * G;
     const size_t r = static_cast<size_t>(b) * H;
-    const float *cb = c_t + r, *cpb = c_prev + r, *dhb = dh + r;
-    float* dcb = dc + r;
-    const float* dxb = dc_extra ? dc_extra + r : nullptr;
-#pragma omp simd
-    for (int j = 0; j < H; ++j) {
-      float i = g[j], f = g[H + j], gg = g[2 * H + j], o = g[3 * H + j];
-      float tc = tanh_fast(cb[j]);
-      float dhv = dhb[j];
-      float dcv = dcb[j] + dhv * o * (1.0f - tc * tc);
-      dg[j] = dcv * gg * i * (1.0f - i);
-      dg[H + j] = dcv * cpb[j] * f * (1.0f - f);
-      dg[2 * H + j] = dcv * i * (1.0f - gg * gg);
-      dg[3 * H + j] = dhv * tc * o * (1.0f - o);
-      dcb[j] = dcv * f + (dxb ? dxb[j] : 0.0f);
-    }
+    lstm_units_back(H, gates_t + static_cast<size_t>(b) * G, c_t + r, c_prev + r, dh + r, dc + r,
+                    dc_extra ? dc_extra + r : nullptr, dgates_t + static_cast<size_t>(b) * G, 0,
+                    H);
   }
 }
 
@@ -167,7 +273,9 @@ void rnnkit_lstm_forward(int T, int B, int H, float* gates, const float* bias,
                          const float* w_hh, const float* h0, const float* c0, float* hs,
                          float* cs, float* packed) {
   const int G = 4 * H;
-  Packed w(packed, w_hh, kTrans, B, G, H, H);  // h (B, H) @ W_hh^T (H, 4H)
+  Packed w(packed, w_hh, kTrans, B, G, H, H, kLstmOwnRows);  // h (B, H) @ W_hh^T (H, 4H)
+  const int nt = unit_threads(w, H);
+  if (nt > 1) return lstm_forward_split(T, B, H, gates, bias, w, h0, c0, hs, cs, nt);
   const size_t step = static_cast<size_t>(B) * H;
   for (int t = 0; t < T; ++t) {
     float* gt = gates + t * static_cast<size_t>(B) * G;
@@ -188,12 +296,18 @@ void rnnkit_lstm_backward(int T, int B, int H, const float* gates, const float* 
                           float* packed) {
   const int G = 4 * H;
   const size_t step = static_cast<size_t>(B) * H;
-  Packed w(packed, w_hh, kNoTrans, B, H, G, H);  // dgates (B, 4H) @ W_hh (4H, H)
+  Packed w(packed, w_hh, kNoTrans, B, H, G, H, kLstmOwnRows);  // dgates (B, 4H) @ W_hh
   std::memcpy(dh, dhs + (T - 1) * step, step * sizeof(float));
   if (dcs)
     std::memcpy(dc, dcs + (T - 1) * step, step * sizeof(float));
   else
     std::memset(dc, 0, step * sizeof(float));
+  const int nt = unit_threads(w, H);
+  if (nt > 1) {
+    lstm_backward_split(T, B, H, gates, w, c0, cs, dhs, dcs, dgates, dh0, dh, dc, nt);
+    if (dc0) std::memcpy(dc0, dc, step * sizeof(float));
+    return;
+  }
   for (int t = T - 1; t >= 0; --t) {
     float* dgt = dgates + t * static_cast<size_t>(B) * G;
     rnnkit_lstm_step_back(B, H, gates + t * static_cast<size_t>(B) * G, cs + t * step,
