@@ -30,6 +30,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from . import workspace
 from .common import (
     input_projection,
     recurrent_product,
@@ -140,26 +141,15 @@ def chosen(batch: int, w_hh: Tensor, *tensors: Tensor | None) -> bool:
     return batch >= 1 and usable(w_hh, *tensors)
 
 
-# The backward's gradient buffers (T x B x G*H floats) live only inside one backward call. A
-# fresh buffer of tens of MB costs its page faults on first touch (measured here: 13 ms for
-# 52 MB, against 2 ms to write it again), so each thread keeps one buffer for the next call.
-_MAX_WORKSPACE_BYTES = 1 << 30
-_workspace = threading.local()
-
-
 def _scratch(n: int, like: Tensor) -> Tensor:
-    """n floats reused between backward calls on this thread (contents undefined)."""
-    if n * 4 > _MAX_WORKSPACE_BYTES:
-        return like.new_empty(n)
-    buf = getattr(_workspace, "buf", None)
-    if buf is None or buf.numel() < n:
-        buf = _workspace.buf = like.new_empty(n)
-    return buf[:n]
+    """n floats reused between calls on this thread (contents undefined): the kernels' large
+    temporaries, whose fresh pages would cost their faults on first touch (:mod:`.workspace`)."""
+    return workspace.take(n, like)
 
 
 def release_workspace() -> None:
-    """Free this thread's backward workspace (it is reallocated on the next backward)."""
-    _workspace.buf = None
+    """Free this thread's reused buffers (they are reallocated on the next call)."""
+    workspace.release()
 
 
 def _ptr(t: Tensor | None) -> int | None:
@@ -184,7 +174,8 @@ class NativeLSTMFunction(torch.autograd.Function):
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
         T, B, I = x.shape
         H = w_hh.shape[1]
-        gates = input_projection(x, w_ih, None)  # (T, B, 4H); the biases: in the steps
+        # (T, B, 4H), saved for backward; the biases: in the steps
+        gates = input_projection(x, w_ih, None, out=_scratch(T * B * 4 * H, x))
         bias = x.new_zeros(4 * H) if b_ih is None else (b_ih + b_hh).contiguous()
         h0, c0, w = h0.contiguous(), c0.contiguous(), w_hh.contiguous()
         hs = gates.new_empty(T, B, H)
@@ -260,7 +251,8 @@ class NativeGRUFunction(torch.autograd.Function):
     def forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh):
         T, B, I = x.shape
         H = w_hh.shape[1]
-        xw = input_projection(x, w_ih, None)  # (T, B, 3H); b_ih: in the steps
+        # (T, B, 3H), not needed by backward; b_ih: in the steps
+        xw = input_projection(x, w_ih, None, out=_scratch(T * B * 3 * H, x))
         b_x = x.new_zeros(3 * H) if b_ih is None else b_ih.contiguous()
         h0, w, b = h0.contiguous(), w_hh.contiguous(), _c(b_hh)
         hwn = xw.new_empty(T, B, H)
