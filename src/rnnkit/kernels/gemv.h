@@ -121,15 +121,14 @@ inline void gemv(const float* a, const float* b, int ld, int n, int k, float bet
   gemm_cols(a, k, 1, b, ld, 0, n, k, beta, out, n);
 }
 
-// These loops are used while the weight fits in any core's L2 (2^16 floats, 256 KB: an LSTM up
-// to H = 128, a GRU up to H = 147), at batch 1 and, where the caller asks (max_rows), for a
-// few rows. Measured at batch 1 (Intel Xeon, AVX-512, 2 threads): the LSTM's forward+backward
+// At batch 1 these loops are used while the weight fits in any core's L2 (2^16 floats, 256 KB:
+// an LSTM up to H = 128, a GRU up to H = 147; native.cpp's LSTM uses them for a few rows and
+// larger weights too, its hidden units split between the threads). Measured at batch 1 (Intel Xeon, AVX-512, 2 threads): the LSTM's forward+backward
 // at (T, I, H) = (1000, 64, 128) 1.4x faster than through MKL's packed sgemm (7.2 against
 // 10.1 ms); at H = 256 and 1024 slower than MKL (which splits the product between the threads).
 constexpr long kGemvMaxElems = 1L << 16;
-inline bool own_gemm(int m, int n, int k, int max_rows = 1) {
-  return m >= 1 && m <= max_rows && static_cast<long>(n) * k <= kGemvMaxElems;
+inline bool own_gemv(int m, int n, int k) {
+  return m == 1 && static_cast<long>(n) * k <= kGemvMaxElems;
 }
-inline bool own_gemv(int m, int n, int k) { return own_gemm(m, n, k, 1); }
 
 }  // namespace rnnkit_gemv

@@ -24,11 +24,19 @@
 namespace {
 
 using rnnkit_gemv::gemm_cols;
-using rnnkit_gemv::own_gemm;
+using rnnkit_gemv::own_gemv;
 
-// The LSTM's drivers run products with up to this many rows through gemv.h (its weight small
-// enough) rather than MKL: MKL's packed sgemm at two rows took 3x its time at one.
-constexpr int kLstmOwnRows = 16;
+// Whether the LSTM's per-step product of m rows with a weight of `elems` floats runs through
+// gemv.h (split between the threads by hidden units) rather than MKL's packed sgemm, which at
+// a few rows runs far below the speed the weight streams from cache (at two rows 3x its
+// one-row time). gemv.h reads the weight once per four rows a step, so its edge shrinks as the
+// rows grow and the weight leaves L2. Measured on the AVX2 machine, 2 threads, us a forward
+// step own / MKL: H 128 (2^16 floats): B 1 4.1 / 6.6, B 2 5.5 / 19, B 16 33 / 38, B 32
+// 55 / 52; H 256 (2^18): B 1 21 / 30, B 4 40 / 76, B 8 74 / 74, B 16 115 / 96; H 1024: B 1
+// 944 / 461 (docs/design/native-loop.md).
+inline bool lstm_own(int m, long elems) {
+  return m >= 1 && ((elems <= (1L << 16) && m <= 16) || (elems <= (1L << 18) && m <= 4));
+}
 
 // MKL's CBLAS constants.
 constexpr int kRowMajor = 101;
@@ -49,16 +57,15 @@ pack_fn g_pack = nullptr;
 compute_fn g_compute = nullptr;
 
 // out (m, n) = beta * out + a (m, k) @ op(w), op(w) (k, n) packed once into buf (the caller's:
-// rnnkit_packed_bytes(m, n, k) bytes, 64-byte aligned); own: gemv.h over op(w) as (k, n), for
-// up to max_rows rows.
+// rnnkit_packed_bytes(m, n, k) bytes, 64-byte aligned); own: gemv.h over op(w) as (k, n).
 struct Packed {
   float* buf;
   int m, n, k;
   bool own;
   const float* kn;  // own: op(w) as (k, n) (w, or its transpose in buf), leading dimension ld_kn
   int ld_kn;
-  Packed(float* buf_, const float* w, int trans, int m_, int n_, int k_, int ld, int max_rows = 1)
-      : buf(buf_), m(m_), n(n_), k(k_), own(own_gemm(m_, n_, k_, max_rows)), kn(w), ld_kn(ld) {
+  Packed(float* buf_, const float* w, int trans, int m_, int n_, int k_, int ld, bool own_)
+      : buf(buf_), m(m_), n(n_), k(k_), own(own_), kn(w), ld_kn(ld) {
     if (!own) {
       g_pack(kRowMajor, kBMatrix, trans, m, n, k, 1.0f, w, ld, buf);
     } else if (trans == kTrans) {  // op(w) = w^T, w (n, k)
@@ -221,9 +228,8 @@ int rnnkit_max_threads() { return omp_get_max_threads(); }
 // Enough for Packed(m, n, k) whether or not its product runs through gemv.h.
 long rnnkit_packed_bytes(int m, int n, int k) {
   const long own = static_cast<long>(n) * k * static_cast<long>(sizeof(float));
-  if (own_gemm(m, n, k)) return own;
   const long mkl = static_cast<long>(g_pack_size(kBMatrix, m, n, k));
-  return own_gemm(m, n, k, m) && own > mkl ? own : mkl;
+  return own > mkl ? own : mkl;
 }
 
 void rnnkit_set_blas(void* pack_size, void* pack, void* compute) {
@@ -273,7 +279,7 @@ void rnnkit_lstm_forward(int T, int B, int H, float* gates, const float* bias,
                          const float* w_hh, const float* h0, const float* c0, float* hs,
                          float* cs, float* packed) {
   const int G = 4 * H;
-  Packed w(packed, w_hh, kTrans, B, G, H, H, kLstmOwnRows);  // h (B, H) @ W_hh^T (H, 4H)
+  Packed w(packed, w_hh, kTrans, B, G, H, H, lstm_own(B, 4L * H * H));  // h @ W_hh^T
   const int nt = unit_threads(w, H);
   if (nt > 1) return lstm_forward_split(T, B, H, gates, bias, w, h0, c0, hs, cs, nt);
   const size_t step = static_cast<size_t>(B) * H;
@@ -296,7 +302,7 @@ void rnnkit_lstm_backward(int T, int B, int H, const float* gates, const float* 
                           float* packed) {
   const int G = 4 * H;
   const size_t step = static_cast<size_t>(B) * H;
-  Packed w(packed, w_hh, kNoTrans, B, H, G, H, kLstmOwnRows);  // dgates (B, 4H) @ W_hh
+  Packed w(packed, w_hh, kNoTrans, B, H, G, H, lstm_own(B, 4L * H * H));  // dgates @ W_hh
   std::memcpy(dh, dhs + (T - 1) * step, step * sizeof(float));
   if (dcs)
     std::memcpy(dc, dcs + (T - 1) * step, step * sizeof(float));
@@ -397,7 +403,7 @@ void rnnkit_gru_forward(int T, int B, int H, const float* xw, const float* b_ih,
                         float* hs, float* scratch, float* packed) {
   const int G = 3 * H;
   const size_t step = static_cast<size_t>(B) * H;
-  Packed w(packed, w_hh, kTrans, B, G, H, H);
+  Packed w(packed, w_hh, kTrans, B, G, H, H, own_gemv(B, G, H));
   for (int t = 0; t < T; ++t) {
     const float* hp = t == 0 ? h0 : hs + (t - 1) * step;
     for (int b = 0; b < B; ++b) {
@@ -422,7 +428,7 @@ void rnnkit_gru_backward(int T, int B, int H, const float* w_hh, const float* h0
                          float* packed) {
   const int G = 3 * H;
   const size_t step = static_cast<size_t>(B) * H;
-  Packed w(packed, w_hh, kNoTrans, B, H, G, H);  // dhw (B, 3H) @ W_hh (3H, H)
+  Packed w(packed, w_hh, kNoTrans, B, H, G, H, own_gemv(B, H, G));  // dhw @ W_hh
   std::memcpy(dh, dhs + (T - 1) * step, step * sizeof(float));
   for (int t = T - 1; t >= 0; --t) {
     float* dht = dhw + t * static_cast<size_t>(B) * G;
@@ -482,7 +488,7 @@ void rnnkit_rnn_step_back(int B, int H, const float* h_t, const float* dh, float
 void rnnkit_rnn_forward(int T, int B, int H, float* hs, const float* bias, const float* w_hh,
                         const float* h0, int relu, float* packed) {
   const size_t step = static_cast<size_t>(B) * H;
-  Packed w(packed, w_hh, kTrans, B, H, H, H);
+  Packed w(packed, w_hh, kTrans, B, H, H, H, own_gemv(B, H, H));
   for (int t = 0; t < T; ++t) {
     float* ht = hs + t * step;
     w.apply(t == 0 ? h0 : hs + (t - 1) * step, 1.0f, ht);
@@ -496,7 +502,7 @@ void rnnkit_rnn_backward(int T, int B, int H, const float* hs, const float* w_hh
                          const float* dhs, float* da, float* dh0, float* dh, int relu,
                          float* packed) {
   const size_t step = static_cast<size_t>(B) * H;
-  Packed w(packed, w_hh, kNoTrans, B, H, H, H);  // da (B, H) @ W_hh (H, H)
+  Packed w(packed, w_hh, kNoTrans, B, H, H, H, own_gemv(B, H, H));  // da @ W_hh
   std::memcpy(dh, dhs + (T - 1) * step, step * sizeof(float));
   for (int t = T - 1; t >= 0; --t) {
     float* dat = da + t * step;
