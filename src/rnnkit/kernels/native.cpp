@@ -111,10 +111,13 @@ inline void lstm_units(int H, const float* a, const float* bias, float* g, const
 }
 
 // The backward of lstm_units for hidden units [j0, j1) of one row (rnnkit_lstm_step_back's
-// arguments, offset to the row; dxb may be null).
-inline void lstm_units_back(int H, const float* g, const float* cb, const float* cpb,
-                            const float* dhb, float* dcb, const float* dxb, float* dg, int j0,
-                            int j1) {
+// arguments, offset to the row). kExtra: dxb (the gradient of the output c_{t-1}) is added;
+// a template rather than `dxb ? dxb[j] : 0` in the loop, which gcc vectorises as a masked load
+// that made the whole loop 5x slower (AVX2, 10 against 1.9 ns a unit).
+template <bool kExtra>
+inline void lstm_units_back_t(int H, const float* g, const float* cb, const float* cpb,
+                              const float* dhb, float* dcb, const float* dxb, float* dg, int j0,
+                              int j1) {
 #pragma omp simd
   for (int j = j0; j < j1; ++j) {
     float i = g[j], f = g[H + j], gg = g[2 * H + j], o = g[3 * H + j];
@@ -125,7 +128,45 @@ inline void lstm_units_back(int H, const float* g, const float* cb, const float*
     dg[H + j] = dcv * cpb[j] * f * (1.0f - f);
     dg[2 * H + j] = dcv * i * (1.0f - gg * gg);
     dg[3 * H + j] = dhv * tc * o * (1.0f - o);
-    dcb[j] = dcv * f + (dxb ? dxb[j] : 0.0f);
+    dcb[j] = kExtra ? dcv * f + dxb[j] : dcv * f;
+  }
+}
+
+inline void lstm_units_back(int H, const float* g, const float* cb, const float* cpb,
+                            const float* dhb, float* dcb, const float* dxb, float* dg, int j0,
+                            int j1) {
+  if (dxb)
+    lstm_units_back_t<true>(H, g, cb, cpb, dhb, dcb, dxb, dg, j0, j1);
+  else
+    lstm_units_back_t<false>(H, g, cb, cpb, dhb, dcb, dxb, dg, j0, j1);
+}
+
+// Row b of rnnkit_gru_step_back; kExtra: dh_extra is added (a template, as lstm_units_back_t).
+template <bool kExtra>
+inline void gru_row_back(int b, int H, const float* rz_t, const float* n_t, const float* hwn_t,
+                         const float* h_prev, const float* dh, const float* dh_extra,
+                         float* dxw_t, float* dhw_t, float* dh_out) {
+  const int G = 3 * H;
+  const size_t r = static_cast<size_t>(b) * H;
+  const float* rzb = rz_t + 2 * r;
+  const float *hwnb = hwn_t + r, *nb = n_t + r, *hpb = h_prev + r, *dhb = dh + r;
+  const float* dxb = kExtra ? dh_extra + r : nullptr;
+  float* dx = dxw_t + static_cast<size_t>(b) * G;
+  float* dw = dhw_t + static_cast<size_t>(b) * G;
+  float* dob = dh_out + r;
+#pragma omp simd
+  for (int j = 0; j < H; ++j) {
+    float rv = rzb[j], zv = rzb[H + j], nv = nb[j], dhv = dhb[j];
+    float daz = dhv * (hpb[j] - nv) * zv * (1.0f - zv);
+    float dan = dhv * (1.0f - zv) * (1.0f - nv * nv);
+    float dar = dan * hwnb[j] * rv * (1.0f - rv);
+    dx[j] = dar;
+    dx[H + j] = daz;
+    dx[2 * H + j] = dan;
+    dw[j] = dar;
+    dw[H + j] = daz;
+    dw[2 * H + j] = dan * rv;
+    dob[j] = kExtra ? dhv * zv + dxb[j] : dhv * zv;
   }
 }
 
@@ -367,31 +408,13 @@ void rnnkit_gru_step(int B, int H, const float* xw_t, const float* b_ih, const f
 void rnnkit_gru_step_back(int B, int H, const float* rz_t, const float* n_t,
                           const float* hwn_t, const float* h_prev, const float* dh,
                           const float* dh_extra, float* dxw_t, float* dhw_t, float* dh_out) {
-  const int G = 3 * H;
   const int nt = row_threads(B, H);
   #pragma omp parallel for num_threads(nt) schedule(static)
   for (int b = 0; b < B; ++b) {
-    const size_t r = static_cast<size_t>(b) * H;
-    const float* rzb = rz_t + 2 * r;
-    const float *hwnb = hwn_t + r, *nb = n_t + r, *hpb = h_prev + r, *dhb = dh + r;
-    const float* dxb = dh_extra ? dh_extra + r : nullptr;
-    float* dx = dxw_t + static_cast<size_t>(b) * G;
-    float* dw = dhw_t + static_cast<size_t>(b) * G;
-    float* dob = dh_out + r;
-#pragma omp simd
-    for (int j = 0; j < H; ++j) {
-      float rv = rzb[j], zv = rzb[H + j], nv = nb[j], dhv = dhb[j];
-      float daz = dhv * (hpb[j] - nv) * zv * (1.0f - zv);
-      float dan = dhv * (1.0f - zv) * (1.0f - nv * nv);
-      float dar = dan * hwnb[j] * rv * (1.0f - rv);
-      dx[j] = dar;
-      dx[H + j] = daz;
-      dx[2 * H + j] = dan;
-      dw[j] = dar;
-      dw[H + j] = daz;
-      dw[2 * H + j] = dan * rv;
-      dob[j] = dhv * zv + (dxb ? dxb[j] : 0.0f);
-    }
+    if (dh_extra)
+      gru_row_back<true>(b, H, rz_t, n_t, hwn_t, h_prev, dh, dh_extra, dxw_t, dhw_t, dh_out);
+    else
+      gru_row_back<false>(b, H, rz_t, n_t, hwn_t, h_prev, dh, dh_extra, dxw_t, dhw_t, dh_out);
   }
 }
 
