@@ -240,6 +240,27 @@ def test_lstm_hidden_units_split_between_threads(T, B, I, H, threads):
 
 
 @needs_native
+@pytest.mark.parametrize("waits", [1, 2, 7])
+@pytest.mark.parametrize("T,B,H", [(20, 1, 128), (9, 3, 200)])
+def test_lstm_split_loop_left_for_contended_cores_agrees(T, B, H, waits):
+    """When the barriers find the cores contended, the team leaves the split loop and thread 0
+    finishes the sequence alone (forward: after a whole step; backward: between a step's gate
+    gradients and its product). Forced here after `waits` barriers of every loop."""
+    lib = native.library()
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    lib.rnnkit_split_stop_after(waits)
+    try:
+        x, h0, c0, ps = _inputs(4, T, B, 4, H, True, scale=0.3)
+        weights = [torch.randn(T, B, H), torch.randn(T, B, H)]
+        _check_native(native.NativeLSTMFunction, LSTMFunction, 4, [x, h0, c0, *ps], weights)
+        assert lib.rnnkit_split_contended() >= 2  # the forward and the backward loop
+    finally:
+        lib.rnnkit_split_stop_after(-1)
+        torch.set_num_threads(before)
+
+
+@needs_native
 @pytest.mark.parametrize("make", [lambda: LSTMCell(5, 16), lambda: GRUCell(5, 16)])
 def test_native_equals_autograd_reference_in_float64_terms(make):
     """The float32 native loop against autograd over the cell's step in float64 (the ground

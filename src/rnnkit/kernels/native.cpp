@@ -12,12 +12,14 @@
 // are time-major, contiguous: gates (T, B, G*H), states (T, B, H), torch.nn's gate order.
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstddef>
 #include <cstring>
 
 #include <omp.h>
 
+#include "barrier.h"
 #include "fastmath.h"
 #include "gemv.h"
 
@@ -174,7 +176,7 @@ inline void gru_row_back(int b, int H, const float* rz_t, const float* n_t, cons
 // not for a barrier: the hidden units are split between the threads inside one parallel region
 // over the whole sequence, each thread computing its units' columns of the product (its part of
 // the weight stays in its core's L2) and their gates, then one barrier per step (docs/design/
-// native-loop.md). kSplitMinUnits: fewer units than this per thread run on one thread.
+// native-loop.md; barrier.h). kSplitMinUnits: fewer units than this per thread run on one thread.
 constexpr int kSplitMinUnits = 32;
 #if defined(__AVX512F__)
 constexpr int kLanes = 16;
@@ -182,9 +184,27 @@ constexpr int kLanes = 16;
 constexpr int kLanes = 8;
 #endif
 
+// No more threads than processors: a barrier a step with more threads than cores waits for
+// descheduled threads every step (10-100x slower, measured with 4 threads on 2 cores).
+// After a split loop found the cores contended, the next kContendedCalls loops run on one
+// thread (then splitting is tried again).
+constexpr int kContendedCalls = 16;
+std::atomic<int> g_contended{0};
+std::atomic<int> g_stop_after{-1};  // tests: leave every split loop after this many barriers
+std::atomic<int> g_left{0};  // split loops left since the last rnnkit_split_stop_after
+
+inline void left_split() {
+  g_left.fetch_add(1);
+  if (g_stop_after.load() < 0) g_contended.store(kContendedCalls);
+}
+
 inline int unit_threads(const Packed& w, int H) {
   if (!w.own) return 1;
-  const int nt = std::min(omp_get_max_threads(), H / kSplitMinUnits);
+  if (g_contended.load(std::memory_order_relaxed) > 0) {
+    g_contended.fetch_sub(1, std::memory_order_relaxed);
+    return 1;
+  }
+  const int nt = std::min({omp_get_max_threads(), omp_get_num_procs(), H / kSplitMinUnits});
   return nt > 1 ? nt : 1;
 }
 
@@ -200,9 +220,13 @@ void lstm_forward_split(int T, int B, int H, float* gates, const float* bias, co
                         const float* h0, const float* c0, float* hs, float* cs, int nt) {
   const int G = 4 * H;
   const size_t step = static_cast<size_t>(B) * H;
+  rnnkit_sync::StepBarrier barrier;
+  barrier.init(nt, g_stop_after.load());
   #pragma omp parallel num_threads(nt)
   {
     int j0, j1;
+    int sense = 0;
+    bool alone = false;
     unit_range(H, nt, omp_get_thread_num(), &j0, &j1);
     for (int t = 0; t < T; ++t) {
       float* gt = gates + t * static_cast<size_t>(B) * G;
@@ -217,7 +241,13 @@ void lstm_forward_split(int T, int B, int H, float* gates, const float* bias, co
                      cp + r, cs + t * step + r, hs + t * step + r, j0, j1);
         }
       }
-      #pragma omp barrier
+      if (!alone && !barrier.wait(sense)) {  // contended cores: thread 0 goes on alone
+        if (omp_get_thread_num() != 0) break;
+        alone = true;
+        j0 = 0;
+        j1 = H;
+        left_split();
+      }
     }
   }
 }
@@ -230,9 +260,13 @@ void lstm_backward_split(int T, int B, int H, const float* gates, const Packed& 
                          float* dgates, float* dh0, float* dh, float* dc, int nt) {
   const int G = 4 * H;
   const size_t step = static_cast<size_t>(B) * H;
+  rnnkit_sync::StepBarrier barrier;
+  barrier.init(nt, g_stop_after.load());
   #pragma omp parallel num_threads(nt)
   {
     int j0, j1;
+    int sense = 0;
+    bool alone = false;
     unit_range(H, nt, omp_get_thread_num(), &j0, &j1);
     for (int t = T - 1; t >= 0; --t) {
       float* dgt = dgates + t * static_cast<size_t>(B) * G;
@@ -245,7 +279,13 @@ void lstm_backward_split(int T, int B, int H, const float* gates, const Packed& 
                         dc + r, extra ? extra + r : nullptr, dgt + static_cast<size_t>(b) * G,
                         j0, j1);
       }
-      #pragma omp barrier
+      if (!alone && !barrier.wait(sense)) {  // contended cores: thread 0 goes on alone
+        if (omp_get_thread_num() != 0) break;
+        alone = true;
+        j0 = 0;
+        j1 = H;
+        left_split();
+      }
       if (j0 >= j1 || (t == 0 && !dh0)) continue;
       float* out = t > 0 ? dh : dh0;
       if (t > 0)
@@ -265,6 +305,18 @@ extern "C" {
 int rnnkit_abi_version() { return 6; }
 
 int rnnkit_max_threads() { return omp_get_max_threads(); }
+
+// How many split loops were left for contended cores since the last rnnkit_split_stop_after.
+int rnnkit_split_contended() { return g_left.load(); }
+
+// Tests: every split loop leaves the split after `waits` barriers (>= 1) as if the cores were
+// contended, without the one-thread countdown that follows real contention (-1: only when
+// they are). Clears the count and the countdown.
+void rnnkit_split_stop_after(int waits) {
+  g_stop_after.store(waits);
+  g_left.store(0);
+  g_contended.store(0);
+}
 
 // Enough for Packed(m, n, k) whether or not its product runs through gemv.h.
 long rnnkit_packed_bytes(int m, int n, int k) {

@@ -29,7 +29,8 @@ import torch
 
 SOURCE = Path(__file__).with_name("native.cpp")
 HEADER = Path(__file__).with_name("fastmath.h")  # included by native.cpp and generated code
-HEADERS = (HEADER, HEADER.with_name("gemv.h"))  # all of them: part of every cache key
+HEADERS = (HEADER, HEADER.with_name("gemv.h"), HEADER.with_name("barrier.h"))  # all of
+# them: part of every cache key
 FLAGS = ["-O3", "-march=native", "-fno-trapping-math", "-fopenmp", "-fPIC", "-shared"]
 BLAS = ("cblas_sgemm_pack_get_size", "cblas_sgemm_pack", "cblas_sgemm_compute")
 ABI = 6  # rnnkit_abi_version() of a library built from this source
@@ -124,6 +125,7 @@ def bind(path: Path, blas: list[int]) -> ctypes.CDLL:
         raise OSError(f"{path} has the wrong ABI version")
     lib.rnnkit_set_blas(*(ctypes.c_void_p(f) for f in blas))
     i, p = ctypes.c_int, ctypes.c_void_p
+    lib.rnnkit_split_stop_after.argtypes = [i]
     lib.rnnkit_packed_bytes.argtypes = [i, i, i]
     lib.rnnkit_packed_bytes.restype = ctypes.c_long
     lib.rnnkit_lstm_forward.argtypes = [i, i, i] + [p] * 8
