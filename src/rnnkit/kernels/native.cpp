@@ -215,6 +215,24 @@ inline void unit_range(int H, int nt, int id, int* j0, int* j1) {
   *j1 = std::min(H, *j0 + per);
 }
 
+// One thread's place in a split loop: its units [j0, j1), its barrier sense, and whether it
+// goes on alone. sync: the step's barrier; false when this thread leaves the loop (the cores
+// are contended: thread 0 goes on with all units, without barriers).
+struct Share {
+  int j0, j1, sense = 0;
+  bool alone = false;
+  Share(int H, int nt) { unit_range(H, nt, omp_get_thread_num(), &j0, &j1); }
+  bool sync(rnnkit_sync::StepBarrier& barrier, int H) {
+    if (alone || barrier.wait(sense)) return true;
+    if (omp_get_thread_num() != 0) return false;
+    alone = true;
+    j0 = 0;
+    j1 = H;
+    left_split();
+    return true;
+  }
+};
+
 // rnnkit_lstm_forward for B rows on nt threads (w: W_hh^T as (H, 4H), gemv.h's loops).
 void lstm_forward_split(int T, int B, int H, float* gates, const float* bias, const Packed& w,
                         const float* h0, const float* c0, float* hs, float* cs, int nt) {
@@ -224,10 +242,8 @@ void lstm_forward_split(int T, int B, int H, float* gates, const float* bias, co
   barrier.init(nt, g_stop_after.load());
   #pragma omp parallel num_threads(nt)
   {
-    int j0, j1;
-    int sense = 0;
-    bool alone = false;
-    unit_range(H, nt, omp_get_thread_num(), &j0, &j1);
+    Share me(H, nt);
+    int &j0 = me.j0, &j1 = me.j1;
     for (int t = 0; t < T; ++t) {
       float* gt = gates + t * static_cast<size_t>(B) * G;
       const float* hp = t == 0 ? h0 : hs + (t - 1) * step;
@@ -241,13 +257,7 @@ void lstm_forward_split(int T, int B, int H, float* gates, const float* bias, co
                      cp + r, cs + t * step + r, hs + t * step + r, j0, j1);
         }
       }
-      if (!alone && !barrier.wait(sense)) {  // contended cores: thread 0 goes on alone
-        if (omp_get_thread_num() != 0) break;
-        alone = true;
-        j0 = 0;
-        j1 = H;
-        left_split();
-      }
+      if (!me.sync(barrier, H)) break;
     }
   }
 }
@@ -264,10 +274,8 @@ void lstm_backward_split(int T, int B, int H, const float* gates, const Packed& 
   barrier.init(nt, g_stop_after.load());
   #pragma omp parallel num_threads(nt)
   {
-    int j0, j1;
-    int sense = 0;
-    bool alone = false;
-    unit_range(H, nt, omp_get_thread_num(), &j0, &j1);
+    Share me(H, nt);
+    int &j0 = me.j0, &j1 = me.j1;
     for (int t = T - 1; t >= 0; --t) {
       float* dgt = dgates + t * static_cast<size_t>(B) * G;
       const float* gt = gates + t * static_cast<size_t>(B) * G;
@@ -279,13 +287,7 @@ void lstm_backward_split(int T, int B, int H, const float* gates, const Packed& 
                         dc + r, extra ? extra + r : nullptr, dgt + static_cast<size_t>(b) * G,
                         j0, j1);
       }
-      if (!alone && !barrier.wait(sense)) {  // contended cores: thread 0 goes on alone
-        if (omp_get_thread_num() != 0) break;
-        alone = true;
-        j0 = 0;
-        j1 = H;
-        left_split();
-      }
+      if (!me.sync(barrier, H)) break;
       if (j0 >= j1 || (t == 0 && !dh0)) continue;
       float* out = t > 0 ? dh : dh0;
       if (t > 0)
