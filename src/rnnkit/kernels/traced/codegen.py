@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import segments as seg
-from .fused import fused_loop, read_outside, recomputed, rows_loop
+from .fused import fused_loop, read_outside, recomputed, rows
 from .graph import Node, Plan, base
 from .ops import literal as _lit
 
@@ -256,15 +256,15 @@ class Generator:
         out = []
         for o in self.lay.outputs:
             g, _ = self.grad_row(o)
-            out.append(f"if (DOUT{o.id})\n{rows_loop(o.width)} {{ real* g = {g}; "
+            out.append(f"if (DOUT{o.id})\n" + rows(o.width, f"{{ real* g = {g}; "
                        f"const real* d = DOUT{o.id} + ((size_t)t * B + b) * {o.width}; "
-                       f"for (int j = 0; j < {o.width}; ++j) g[j] += d[j]; }}")
+                       f"for (int j = 0; j < {o.width}; ++j) g[j] += d[j]; }}"))
         for i, s in enumerate(self.plan.states):
             o = self.state_out[i]
             g, _ = self.grad_row(o)
-            out.append(f"{rows_loop(s.width)} {{ real* g = {g}; "
+            out.append(rows(s.width, f"{{ real* g = {g}; "
                        f"real* c = DS0_{i} + (size_t)b * {s.width}; "
-                       f"for (int j = 0; j < {s.width}; ++j) {{ g[j] += c[j]; c[j] = 0; }} }}")
+                       f"for (int j = 0; j < {s.width}; ++j) {{ g[j] += c[j]; c[j] = 0; }} }}"))
         return "\n".join(out)
 
     # blocks ----------------------------------------------------------------------------------
@@ -305,7 +305,7 @@ class Generator:
                 lines.append(f"{{ const real* v = {vp} + {voff}; real* o = {op} + {col}; "
                              f"for (int j = 0; j < {part.width}; ++j) o[j] = v[j]; }}")
             col += part.width
-        return rows_loop(n.width) + " {\n" + "\n".join(lines) + "\n}"
+        return rows(n.width, "{\n" + "\n".join(lines) + "\n}")
 
     def _reduction(self, n: Node, backward: bool, per: str, grad: str, pre: str = "") -> str:
         src = n.args[0]
@@ -317,11 +317,11 @@ class Generator:
                     f"{_simd('m')}for (int j = 0; j < {w}; ++j) m += s[j]; m /= {w};")
         if not backward:
             op, _ = self.value_row(n)
-            return f"{rows_loop(w)} {{ {head} {pre} ({op})[0] = {per}; }}"
+            return rows(w, f"{{ {head} {pre} ({op})[0] = {per}; }}")
         gp, goff = self.grad_row(src)
         go, _ = self.grad_row(n)
-        return (f"{rows_loop(w)} {{ {head} {pre} const real go = ({go})[0]; "
-                f"real* gs = {gp} + {goff}; for (int j = 0; j < {w}; ++j) gs[j] += {grad}; }}")
+        return rows(w, f"{{ {head} {pre} const real go = ({go})[0]; "
+                    f"real* gs = {gp} + {goff}; for (int j = 0; j < {w}; ++j) gs[j] += {grad}; }}")
 
     def _sum(self, n: Node, backward: bool) -> str:
         return self._reduction(n, backward, f"m * {n.args[0].width}", "go")
@@ -348,15 +348,14 @@ class Generator:
         if not backward:
             op, _ = self.value_row(n)
             bj = f" + V{bias.index}[j]" if bias is not None else ""
-            return (f"{rows_loop(width)} {{ {head} real* o = {op}; "
-                    f"{_simd()}for (int j = 0; j < {width}; ++j) o[j] = (s[j] - m) * r * {wj}{bj};"
-                    " }")
+            return rows(width, f"{{ {head} real* o = {op}; {_simd()}for (int j = 0; "
+                        f"j < {width}; ++j) o[j] = (s[j] - m) * r * {wj}{bj}; }}")
         gp, goff = self.grad_row(src)
         go, _ = self.grad_row(n)
         tid = "(size_t)omp_get_thread_num() * " + str(width)
         dw = f"DV{w.index}[{tid} + j] += g[j] * xh;" if w is not None else ""
         db = f"DV{bias.index}[{tid} + j] += g[j];" if bias is not None else ""
-        return (f"{rows_loop(width)} {{ {head} const real* g = {go}; "
+        return rows(width, f"{{ {head} const real* g = {go}; "
                 f"real* gs = {gp} + {goff}; real sg = 0, sgx = 0; "
                 f"{_simd('sg', 'sgx')}for (int j = 0; j < {width}; ++j) {{ "
                 "const real xh = (s[j] - m) * r; "
