@@ -158,6 +158,26 @@ def test_batch_one_float32_products_equal_the_reference_loop(name, hidden):
     _compare(MAKERS[name](I, hidden), torch.float32, T=20, B=1, atol=2e-5, rtol=2e-4)
 
 
+@pytest.mark.parametrize("stop_after", [-1, 3])
+@pytest.mark.parametrize("threads", [2, 3])
+@pytest.mark.parametrize("name, hidden", [("user_lstm", 128), ("peephole", 150), ("cho_gru", 150),
+                                          ("ln_lstm", 128), ("zoo", 130)])
+def test_batch_one_loop_split_between_threads(name, hidden, threads, stop_after, monkeypatch):
+    """At batch 1 with every product on gemv.h the generated loop runs in one parallel region:
+    products and reduction-free elementwise loops split their columns between the threads
+    (uneven shares, tails), the rest runs on thread 0 (ln_lstm's normalisations, zoo's
+    reductions), parameter gradients go to each thread's own row; with stop_after the barrier
+    reports contended cores after 3 waits and thread 0 finishes alone, mid-step."""
+    make = {"ln_lstm": LayerNormLSTMCell, "zoo": Zoo, **MAKERS}[name]
+    monkeypatch.setenv("RNNKIT_SPLIT_STOP_AFTER", str(stop_after))
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        _compare(make(I, hidden), torch.float32, T=12, B=1, atol=3e-5, rtol=3e-4)
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_every_step_state_is_the_reference_loops():
     cell = UserLSTM(I, H).double()
     x = torch.randn(6, 2, I, dtype=F64)

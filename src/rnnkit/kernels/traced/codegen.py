@@ -21,9 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import segments as seg
-from .fused import fused_loop, read_outside, recomputed, rows
+from .fused import fused_loop, on_thread0, read_outside, recomputed, rows
 from .graph import Node, Plan, base
-from .ops import literal as _lit
+from .reductions import RowReductions
+from .split import BARRIER as _BARRIER
+from .split import time_loops
 
 
 @dataclass
@@ -44,13 +46,6 @@ class Layout:
         if name not in self.slots:
             self.slots.append(name)
         return self.slots.index(name)
-
-
-def _simd(*sums: str) -> str:
-    """The pragma that vectorises a row loop; row reductions (into ``sums``) vectorise only when
-    told they may be reordered (no -ffast-math here)."""
-    red = f" reduction(+:{', '.join(sums)})" if sums else ""
-    return f'_Pragma("omp simd{red}") '
 
 
 class _Blocks:
@@ -102,7 +97,7 @@ class _Blocks:
         return keep
 
 
-class Generator:
+class Generator(RowReductions):
     def __init__(self, plan: Plan):
         self.plan, self.b = plan, _Blocks(plan)
         self.lay = Layout()
@@ -115,6 +110,7 @@ class Generator:
                 self.lay.scratch[n.id] = self.lay.scratch_size
                 self.lay.scratch_size += n.width
         self.backward = False
+        self.splitting = False  # generating the split time loop's code
         seen = []
         for o in plan.outputs:
             if o not in seen:
@@ -173,7 +169,7 @@ class Generator:
 
     # the source ----------------------------------------------------------------------------
     def source(self, prelude: str) -> str:
-        lay, plan = self.lay, self.plan
+        plan = self.plan
         real = "double" if str(plan.dtype) == "torch.float64" else "float"
         decls = self._decls(backward=False)
         fwd = [self._block_forward(blk) for blk in self.b.blocks]
@@ -183,10 +179,14 @@ class Generator:
         bdecls = self._decls(backward=True)
         bwd = [self._block_backward(blk) for blk in self.b.blocks]
         bwd_places = [seg.place_backward(self, n) for n in prods]
-        begin = "\n".join([
-            f"const size_t gsize = (size_t)B * {lay.grad_size};",
-            "if (gsize) std::memset(G, 0, gsize * sizeof(real));", self._zero_step(),
-            self._seeds()])
+        begin = self._begin()
+        self.splitting = True  # the same loops for the split time loop
+        self.backward = False
+        fwd_split = [self._block_forward(blk) for blk in self.b.blocks]
+        self.backward = True
+        bwd_split = [self._block_backward(blk) for blk in self.b.blocks]
+        begin_split = on_thread0(self._begin()) + "\n" + _BARRIER
+        self.splitting = False
         both = bdecls + "\n" + self._ptr("W")
         return "\n".join([
             f"typedef {real} real;", prelude,
@@ -195,14 +195,28 @@ class Generator:
             "int rnnkit_traced_threads() { return omp_get_max_threads(); }",
             "void rnnkit_traced_forward(int T, int B, void** p) {",
             decls, self._packs(backward=False),
-            "for (int t = 0; t < T; ++t) {", *fwd, "}", "}",
+            *self._loops("for (int t = 0; t < T; ++t) {", fwd_split, fwd), "}",
             "void rnnkit_traced_backward(int T, int B, void** p) {",
             bdecls, self._packs(backward=True),
-            "for (int t = T - 1; t >= 0; --t) {", begin, *reversed(bwd), "}", "}",
+            *self._loops("for (int t = T - 1; t >= 0; --t) {", [begin_split, *reversed(bwd_split)],
+                         [begin, *reversed(bwd)]), "}",
             seg.forward_segments(segs, decls, fwd),
             seg.backward_segments(segs, bdecls, bwd, begin),
             seg.place(fwd_places, bwd_places, both),
             "}", ""])
+
+    def _rows(self, width: int, body: str) -> str:
+        return rows(width, body, self.splitting)
+
+    def _begin(self) -> str:
+        """The start of a backward step: zero its gradients, add the outputs' and states'."""
+        return "\n".join([
+            f"const size_t gsize = (size_t)B * {self.lay.grad_size};",
+            "if (gsize) std::memset(G, 0, gsize * sizeof(real));", self._zero_step(),
+            self._seeds()])
+
+    def _loops(self, head: str, split: list[str], plain: list[str]) -> list[str]:
+        return time_loops(self.plan.mats, head, split, plain)
 
     def _ptr(self, name: str, const: bool = False) -> str:
         k = self.lay.slot(name)
@@ -210,7 +224,9 @@ class Generator:
 
     def _decls(self, backward: bool) -> str:
         plan, lay = self.plan, self.lay
-        out = []
+        out = ["int TID = 0, NT = 1, SENSE = 0;  // this thread, the threads splitting the loop",
+               "rnnkit_sync::StepBarrier BAR;  // and their barrier (barrier.h)",
+               "(void)TID; (void)NT; (void)SENSE;"]
         if lay.uses_x:
             out.append(self._ptr("X", True))
         out += [self._ptr(f"XP{h.node.index}", True) for h in plan.hoisted]
@@ -256,42 +272,52 @@ class Generator:
         out = []
         for o in self.lay.outputs:
             g, _ = self.grad_row(o)
-            out.append(f"if (DOUT{o.id})\n" + rows(o.width, f"{{ real* g = {g}; "
+            out.append(f"if (DOUT{o.id})\n" + self._rows(o.width, f"{{ real* g = {g}; "
                        f"const real* d = DOUT{o.id} + ((size_t)t * B + b) * {o.width}; "
                        f"for (int j = 0; j < {o.width}; ++j) g[j] += d[j]; }}"))
         for i, s in enumerate(self.plan.states):
             o = self.state_out[i]
             g, _ = self.grad_row(o)
-            out.append(rows(s.width, f"{{ real* g = {g}; "
+            out.append(self._rows(s.width, f"{{ real* g = {g}; "
                        f"real* c = DS0_{i} + (size_t)b * {s.width}; "
                        f"for (int j = 0; j < {s.width}; ++j) {{ g[j] += c[j]; c[j] = 0; }} }}"))
         return "\n".join(out)
 
     # blocks ----------------------------------------------------------------------------------
     def _block_forward(self, blk: list[Node]) -> str:
-        n = blk[0]
-        if n.kind == "ew":
-            return self._ew(blk, backward=False)
-        return getattr(self, f"_{n.kind}")(n, backward=False)
+        return self._block(blk, backward=False)
 
     def _block_backward(self, blk: list[Node]) -> str:
+        return self._block(blk, backward=True)
+
+    def _block(self, blk: list[Node], backward: bool) -> str:
+        """A block's code; in the split time loop (self.splitting) followed by its barrier,
+        elementwise loops and products splitting their columns between the threads (fused_loop
+        decides for its loop), the other blocks on thread 0."""
         n = blk[0]
         if n.kind == "ew":
-            return self._ew(blk, backward=True)
-        return getattr(self, f"_{n.kind}")(n, backward=True)
+            code = self._ew(blk, backward=backward)
+        else:
+            code = getattr(self, f"_{n.kind}")(n, backward=backward)
+        if not self.splitting:
+            return code
+        if n.kind not in ("ew", "prod"):
+            code = on_thread0(code)
+        return code + "\n" + _BARRIER
 
     def _prod(self, n: Node, backward: bool) -> str:
         a = n.args[0]
         m = self.plan.mats[n.index]
         width = m.shape[1]
+        call, part = ("apply_part", ", TID, NT") if self.splitting else ("apply", "")
         if not backward:
             ap, aoff = self.value_row(a, "0")
             op, _ = self.value_row(n, "0")
-            return (f"P{n.index}.apply({ap} + {aoff}, {self.value_ld(a)}, 0, {op}, "
-                    f"{self.value_ld(n)});")
+            return (f"P{n.index}.{call}({ap} + {aoff}, {self.value_ld(a)}, 0, {op}, "
+                    f"{self.value_ld(n)}{part});")
         gp, goff = self.grad_row(a, "0")
-        return (f"P{n.index}.apply(D{n.id} + (size_t)t * B * {width}, {width}, 1, {gp} + "
-                f"{goff}, {self.grad_ld(a)});")
+        return (f"P{n.index}.{call}(D{n.id} + (size_t)t * B * {width}, {width}, 1, {gp} + "
+                f"{goff}, {self.grad_ld(a)}{part});")
 
     def _cat(self, n: Node, backward: bool) -> str:
         lines, col = [], 0
@@ -305,64 +331,7 @@ class Generator:
                 lines.append(f"{{ const real* v = {vp} + {voff}; real* o = {op} + {col}; "
                              f"for (int j = 0; j < {part.width}; ++j) o[j] = v[j]; }}")
             col += part.width
-        return rows(n.width, "{\n" + "\n".join(lines) + "\n}")
-
-    def _reduction(self, n: Node, backward: bool, per: str, grad: str, pre: str = "") -> str:
-        src = n.args[0]
-        w = src.width
-        head = ""
-        if not backward or n.kind == "var":
-            vp, voff = self.value_row(src)
-            head = (f"const real* s = {vp} + {voff}; real m = 0; "
-                    f"{_simd('m')}for (int j = 0; j < {w}; ++j) m += s[j]; m /= {w};")
-        if not backward:
-            op, _ = self.value_row(n)
-            return rows(w, f"{{ {head} {pre} ({op})[0] = {per}; }}")
-        gp, goff = self.grad_row(src)
-        go, _ = self.grad_row(n)
-        return rows(w, f"{{ {head} {pre} const real go = ({go})[0]; "
-                    f"real* gs = {gp} + {goff}; for (int j = 0; j < {w}; ++j) gs[j] += {grad}; }}")
-
-    def _sum(self, n: Node, backward: bool) -> str:
-        return self._reduction(n, backward, f"m * {n.args[0].width}", "go")
-
-    def _mean(self, n: Node, backward: bool) -> str:
-        return self._reduction(n, backward, "m", f"go / {n.args[0].width}")
-
-    def _var(self, n: Node, backward: bool) -> str:
-        w = n.args[0].width
-        den = _lit(max(w - n.extra, 0))
-        pre = f"real v = 0; {_simd('v')}for (int j = 0; j < {w}; ++j) v += (s[j] - m) * (s[j] - m);"
-        return self._reduction(n, backward, f"v / {den}", f"go * 2 * (s[j] - m) / {den}", pre)
-
-    def _ln(self, n: Node, backward: bool) -> str:
-        src, w, bias = n.args
-        width = src.width
-        vp, voff = self.value_row(src)
-        wj = f"V{w.index}[j]" if w is not None else "(real)1"
-        head = (f"const real* s = {vp} + {voff}; real m = 0; {_simd('m')}"
-                f"for (int j = 0; j < {width}; ++j) m += s[j]; m /= {width}; real v = 0; "
-                f"{_simd('v')}for (int j = 0; j < {width}; ++j) "
-                f"v += (s[j] - m) * (s[j] - m); v /= {width}; "
-                f"const real r = 1 / std::sqrt(v + {_lit(n.extra)});")
-        if not backward:
-            op, _ = self.value_row(n)
-            bj = f" + V{bias.index}[j]" if bias is not None else ""
-            return rows(width, f"{{ {head} real* o = {op}; {_simd()}for (int j = 0; "
-                        f"j < {width}; ++j) o[j] = (s[j] - m) * r * {wj}{bj}; }}")
-        gp, goff = self.grad_row(src)
-        go, _ = self.grad_row(n)
-        tid = "(size_t)omp_get_thread_num() * " + str(width)
-        dw = f"DV{w.index}[{tid} + j] += g[j] * xh;" if w is not None else ""
-        db = f"DV{bias.index}[{tid} + j] += g[j];" if bias is not None else ""
-        return rows(width, f"{{ {head} const real* g = {go}; "
-                f"real* gs = {gp} + {goff}; real sg = 0, sgx = 0; "
-                f"{_simd('sg', 'sgx')}for (int j = 0; j < {width}; ++j) {{ "
-                "const real xh = (s[j] - m) * r; "
-                f"const real gx = g[j] * {wj}; sg += gx; sgx += gx * xh; {dw} {db} }} "
-                f"sg /= {width}; sgx /= {width}; {_simd()}for (int j = 0; j < {width}; ++j) {{ "
-                f"const real xh = (s[j] - m) * r; gs[j] += r * (g[j] * {wj} - sg - xh * sgx); "
-                "} }")
+        return self._rows(n.width, "{\n" + "\n".join(lines) + "\n}")
 
     def _ew(self, blk: list[Node], backward: bool) -> str:
         return fused_loop(self, blk, backward)

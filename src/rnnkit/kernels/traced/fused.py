@@ -122,7 +122,8 @@ def fused_loop(gen, blk: list[Node], backward: bool) -> str:
                 vp, _ = gen.value_row(n)
                 pre.append(f"real* o{n.id} = {vp};")
                 body.append(f"o{n.id}[j] = v{n.id};")
-        return _loop(pre, body, post, [], width, simd=True)
+        return _loop(pre, body, post, [], width, simd=True, split=True,
+                     splitting=gen.splitting)
     reductions = []
     for a in rows.values():
         gp, off = gen.grad_row(a)
@@ -134,7 +135,7 @@ def fused_loop(gen, blk: list[Node], backward: bool) -> str:
         reductions.append(f"gc{a.id}")
     vecs = {a.index: a for n in blk for a in n.args if isinstance(a, Param)}
     for k, a in vecs.items():  # each thread its own row of DV (summed afterwards)
-        pre.append(f"real* dv{k} = DV{k} + (size_t)omp_get_thread_num() * {_size(a)};")
+        pre.append(f"real* dv{k} = DV{k} + (size_t){thread_row(gen.splitting)} * {_size(a)};")
         if _size(a) == 1:
             pre.append(f"real gp{k} = 0;")
             post.append(f"dv{k}[0] += gp{k};")
@@ -153,7 +154,9 @@ def fused_loop(gen, blk: list[Node], backward: bool) -> str:
             if rule is None or isinstance(a, float):
                 continue
             body.append(f"{_target(a, n.width, local)} += {rule.format(**m)};")
-    return _loop(pre, body, post, reductions, width, simd=_simd_safe(rows))
+    safe = _simd_safe(rows)
+    return _loop(pre, body, post, reductions, width, simd=safe,
+                 split=safe and not reductions, splitting=gen.splitting)
 
 
 def _target(a, width: int, local: set[int]) -> str:
@@ -164,24 +167,50 @@ def _target(a, width: int, local: set[int]) -> str:
     return f"gc{a.id}" if a.width == 1 and width > 1 else f"gr{a.id}[j]"
 
 
-def _loop(pre, body, post, reductions, width: int, simd: bool) -> str:
+def _loop(pre, body, post, reductions, width: int, simd: bool, split: bool,
+          splitting: bool) -> str:
+    """The loop over rows and columns. splitting: the code of the split time loop (batch 1,
+    threads splitting each step; :meth:`~.codegen.Generator.source`), where a loop whose every
+    column's work is its own (split: no reduction over the columns, no two columns writing one
+    place) takes this thread's share of the columns, and any other runs on thread 0."""
     pragma = ""
     if simd:
         red = f" reduction(+:{', '.join(reductions)})" if reductions else ""
         pragma = f"#pragma omp simd{red}\n"
-    return rows(width, "{\n" + "\n".join(pre) + "\n" + pragma +
-                f"for (int j = 0; j < {width}; ++j) {{\n" + "\n".join(body) + "\n}\n" +
-                "\n".join(post) + "\n}")
+
+    def block(lo: str, hi: str) -> str:
+        return ("{\n" + "\n".join(pre) + "\n" + pragma + f"for (int j = {lo}; j < {hi}; ++j) {{\n"
+                + "\n".join(body) + "\n}\n" + "\n".join(post) + "\n}")
+
+    if not splitting:
+        return rows(width, block("0", str(width)))
+    if not split:
+        return on_thread0(rows(width, block("0", str(width)), splitting=True))
+    return (f"{{\nint j0, j1; share({width}, TID, NT, &j0, &j1); const int b = 0;\n"
+            f"{block('j0', 'j1')}\n}}")
 
 
-def rows(width: int, body: str) -> str:
+def on_thread0(code: str) -> str:
+    """A block of the split time loop that thread 0 runs alone."""
+    return f"if (TID == 0) {{\n{code}\n}}"
+
+
+def thread_row(splitting: bool) -> str:
+    """This thread's row of the per-thread parameter-gradient buffers."""
+    return "TID" if splitting else "omp_get_thread_num()"
+
+
+def rows(width: int, body: str, splitting: bool = False) -> str:
     """``body`` (a braced block over row ``b``) for every row of a step, split between threads
     when the step is large enough (each row's work is independent: gradients of parameters go
     to per-thread rows). One thread runs the rows without entering an OpenMP region: a region
     of one thread still costs its team's setup, once per block and step (the user LSTM at
     (1, 1000, 64, 128) 12% faster without; docs/design/native-loop.md). The body is written
-    twice rather than wrapped in a lambda, which made the layer-norm loops 1.3x slower."""
+    twice rather than wrapped in a lambda, which made the layer-norm loops 1.3x slower. In the
+    split time loop (splitting) there is one row and no nested region."""
     loop = "for (int b = 0; b < B; ++b) "
+    if splitting:
+        return f"{loop}{body}"
     return (f"if (row_threads(B, {width}) > 1) {{\n"
             f"#pragma omp parallel for num_threads(row_threads(B, {width})) schedule(static)\n"
             f"{loop}{body}\n}} else {{\n{loop}{body}\n}}")
