@@ -227,7 +227,7 @@ def test_lstm_hidden_units_split_between_threads(T, B, I, H, threads):
     """Up to 16 rows with a small recurrent weight, the LSTM's whole loop splits its hidden
     units between the threads (gemv.h's products, one barrier a step): every row block of four,
     two and one, uneven shares and column tails, a thread with no units (H 200 in 6 threads:
-    five shares of 40 cover it), dcs, dh0 and dc0 all reach the split loop."""
+    five shares of 48 cover it), dcs, dh0 and dc0 all reach the split loop."""
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:

@@ -11,7 +11,6 @@
 // The input projection, weight and input gradients stay single large PyTorch products. Layouts
 // are time-major, contiguous: gates (T, B, G*H), states (T, B, H), torch.nn's gate order.
 
-#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstddef>
@@ -178,14 +177,7 @@ inline void gru_row_back(int b, int H, const float* rz_t, const float* n_t, cons
 // the weight stays in its core's L2) and their gates, then one barrier per step (docs/design/
 // native-loop.md; barrier.h). kSplitMinUnits: fewer units than this per thread run on one thread.
 constexpr int kSplitMinUnits = 32;
-#if defined(__AVX512F__)
-constexpr int kLanes = 16;
-#else
-constexpr int kLanes = 8;
-#endif
 
-// No more threads than processors: a barrier a step with more threads than cores waits for
-// descheduled threads every step (10-100x slower, measured with 4 threads on 2 cores).
 // After a split loop found the cores contended, the next kContendedCalls loops run on one
 // thread (then splitting is tried again).
 constexpr int kContendedCalls = 16;
@@ -204,25 +196,20 @@ inline int unit_threads(const Packed& w, int H) {
     g_contended.fetch_sub(1, std::memory_order_relaxed);
     return 1;
   }
-  const int nt = std::min({omp_get_max_threads(), omp_get_num_procs(), H / kSplitMinUnits});
-  return nt > 1 ? nt : 1;
-}
-
-// Thread id's share [j0, j1) of H units in nt threads, in whole vectors.
-inline void unit_range(int H, int nt, int id, int* j0, int* j1) {
-  const int per = ((H + nt - 1) / nt + kLanes - 1) / kLanes * kLanes;
-  *j0 = std::min(H, id * per);
-  *j1 = std::min(H, *j0 + per);
+  return rnnkit_sync::team_size(H, kSplitMinUnits);
 }
 
 // One thread's place in a split loop: its units [j0, j1), its barrier sense, and whether it
 // goes on alone. sync: the step's barrier; false when this thread leaves the loop (the cores
 // are contended: thread 0 goes on with all units, without barriers).
 struct Share {
-  int j0, j1, sense = 0;
+  rnnkit_sync::StepBarrier& barrier;
+  int H, j0, j1, sense = 0;
   bool alone = false;
-  Share(int H, int nt) { unit_range(H, nt, omp_get_thread_num(), &j0, &j1); }
-  bool sync(rnnkit_sync::StepBarrier& barrier, int H) {
+  Share(rnnkit_sync::StepBarrier& b, int H_, int nt) : barrier(b), H(H_) {
+    rnnkit_sync::share(H, omp_get_thread_num(), nt, &j0, &j1);
+  }
+  bool sync() {
     if (alone || barrier.wait(sense)) return true;
     if (omp_get_thread_num() != 0) return false;
     alone = true;
@@ -233,16 +220,24 @@ struct Share {
   }
 };
 
+// Run loop(Share&) on nt threads in one parallel region, with the split loops' barrier.
+template <class Loop>
+void run_split(int H, int nt, Loop loop) {
+  rnnkit_sync::StepBarrier barrier;
+  barrier.init(nt, g_stop_after.load());
+  #pragma omp parallel num_threads(nt)
+  {
+    Share me(barrier, H, nt);
+    loop(me);
+  }
+}
+
 // rnnkit_lstm_forward for B rows on nt threads (w: W_hh^T as (H, 4H), gemv.h's loops).
 void lstm_forward_split(int T, int B, int H, float* gates, const float* bias, const Packed& w,
                         const float* h0, const float* c0, float* hs, float* cs, int nt) {
   const int G = 4 * H;
   const size_t step = static_cast<size_t>(B) * H;
-  rnnkit_sync::StepBarrier barrier;
-  barrier.init(nt, g_stop_after.load());
-  #pragma omp parallel num_threads(nt)
-  {
-    Share me(H, nt);
+  run_split(H, nt, [&](Share& me) {
     int &j0 = me.j0, &j1 = me.j1;
     for (int t = 0; t < T; ++t) {
       float* gt = gates + t * static_cast<size_t>(B) * G;
@@ -257,9 +252,9 @@ void lstm_forward_split(int T, int B, int H, float* gates, const float* bias, co
                      cp + r, cs + t * step + r, hs + t * step + r, j0, j1);
         }
       }
-      if (!me.sync(barrier, H)) break;
+      if (!me.sync()) break;
     }
-  }
+  });
 }
 
 // rnnkit_lstm_backward for B rows on nt threads (w: W_hh as (4H, H), gemv.h's loops). Each
@@ -270,11 +265,7 @@ void lstm_backward_split(int T, int B, int H, const float* gates, const Packed& 
                          float* dgates, float* dh0, float* dh, float* dc, int nt) {
   const int G = 4 * H;
   const size_t step = static_cast<size_t>(B) * H;
-  rnnkit_sync::StepBarrier barrier;
-  barrier.init(nt, g_stop_after.load());
-  #pragma omp parallel num_threads(nt)
-  {
-    Share me(H, nt);
+  run_split(H, nt, [&](Share& me) {
     int &j0 = me.j0, &j1 = me.j1;
     for (int t = T - 1; t >= 0; --t) {
       float* dgt = dgates + t * static_cast<size_t>(B) * G;
@@ -287,7 +278,7 @@ void lstm_backward_split(int T, int B, int H, const float* gates, const Packed& 
                         dc + r, extra ? extra + r : nullptr, dgt + static_cast<size_t>(b) * G,
                         j0, j1);
       }
-      if (!me.sync(barrier, H)) break;
+      if (!me.sync()) break;
       if (j0 >= j1 || (t == 0 && !dh0)) continue;
       float* out = t > 0 ? dh : dh0;
       if (t > 0)
@@ -297,7 +288,7 @@ void lstm_backward_split(int T, int B, int H, const float* gates, const Packed& 
                       static_cast<size_t>(j1 - j0) * sizeof(float));
       gemm_cols(dgt, G, B, w.kn, w.ld_kn, j0, j1, G, t > 0 ? 1.0f : 0.0f, out, H);
     }
-  }
+  });
 }
 
 }  // namespace

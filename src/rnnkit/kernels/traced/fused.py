@@ -186,7 +186,7 @@ def _loop(pre, body, post, reductions, width: int, simd: bool, split: bool,
         return rows(width, block("0", str(width)))
     if not split:
         return on_thread0(rows(width, block("0", str(width)), splitting=True))
-    return (f"{{\nint j0, j1; share({width}, TID, NT, &j0, &j1); const int b = 0;\n"
+    return (f"{{\nint j0, j1; rnnkit_sync::share({width}, TID, NT, &j0, &j1); const int b = 0;\n"
             f"{block('j0', 'j1')}\n}}")
 
 

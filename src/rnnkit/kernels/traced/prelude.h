@@ -101,24 +101,16 @@ struct Gemm {
     // Column-major: out^T (n, m) = op(w)^T (n, k) a^T (k, m).
     g_gemm(trans ? "T" : "N", "N", &n, &m, &k, &one, w, &ld, a, &lda, &beta, out, &ldc);
   }
-  // Thread tid's share of the output columns (share()) when nt threads split the loop, which
+  // Thread tid's share of the output columns (rnnkit_sync::share) when nt threads split the loop, which
   // they do only when every product runs through gemv.h (kn); the whole product otherwise.
   void apply_part(const real* a, int lda, real beta, real* out, int ldc, int tid, int nt) const;
 };
-
-// Thread tid's columns [j0, j1) of w when nt threads split a loop by columns: whole cache
-// lines (16 floats), so no two threads write one line.
-inline void share(int w, int tid, int nt, int* j0, int* j1) {
-  const int per = ((w + nt - 1) / nt + 15) / 16 * 16;
-  *j0 = tid * per < w ? tid * per : w;
-  *j1 = *j0 + per < w ? *j0 + per : w;
-}
 
 inline void Gemm::apply_part(const real* a, int lda, real beta, real* out, int ldc, int tid,
                              int nt) const {
   if (nt <= 1 || !kn) return apply(a, lda, beta, out, ldc);
   int j0, j1;
-  share(n, tid, nt, &j0, &j1);
+  rnnkit_sync::share(n, tid, nt, &j0, &j1);
   if (j0 < j1)
     rnnkit_gemv::gemm_cols(reinterpret_cast<const float*>(a), lda, 1, kn, ld_kn, j0, j1, k,
                            (float)beta, reinterpret_cast<float*>(out), ldc);
@@ -130,11 +122,7 @@ inline void Gemm::apply_part(const real* a, int lda, real beta, real* out, int l
 // when the barriers find the cores contended thread 0 goes on alone. One thread per 64
 // columns of the narrowest product, no more than the processors.
 inline int split_threads(int B, bool all_own, int narrowest) {
-  if (B != 1 || !all_own) return 1;
-  int nt = omp_get_max_threads();
-  if (omp_get_num_procs() < nt) nt = omp_get_num_procs();
-  if (narrowest / 64 < nt) nt = narrowest / 64;
-  return nt > 1 ? nt : 1;
+  return B == 1 && all_own ? rnnkit_sync::team_size(narrowest, 64) : 1;
 }
 
 // Tests: RNNKIT_SPLIT_STOP_AFTER=n makes every split loop's barrier report contended cores
@@ -143,10 +131,6 @@ inline int split_stop_after() {
   const char* s = std::getenv("RNNKIT_SPLIT_STOP_AFTER");
   return s ? std::atoi(s) : -1;
 }
-
-// The row of the per-thread parameter-gradient buffers this thread writes: its place in the
-// split loop's team, or in the row loop's.
-inline int rtid(int tid, int nt) { return nt > 1 ? tid : omp_get_thread_num(); }
 
 extern "C" void rnnkit_traced_init(void* pack_size, void* pack, void* compute, void* gemm) {
   g_pack_size = reinterpret_cast<pack_size_fn>(pack_size);
